@@ -1,0 +1,3 @@
+from emodubber.cli import main
+
+raise SystemExit(main())

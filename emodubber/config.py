@@ -1,0 +1,418 @@
+"""Typed configuration of the whole suite, loaded from YAML profiles.
+
+A *profile* (``nbconfig/profiles/{smoke,cpu,paper}.yaml``) is a partial YAML tree over
+:class:`ProfileConfig`; every key it leaves out keeps the dataclass default. Unknown keys are
+refused with the dotted name of the key, so a typo never passes silently. Machine-specific paths
+(real GRID / Chem roots, official checkpoints) come from ``nbconfig/local.yaml`` (git-ignored; see
+``nbconfig/local.example.yaml``) and are merged on top.
+
+Each sub-config belongs to one part of the package:
+
+- :class:`AudioConfig` / :class:`VideoConfig` — the fixed audio-visual contract (T = 4F);
+- :class:`CorpusConfig` — ``emodubber.data`` (embedded synthetic corpus or real corpora);
+- :class:`ModelConfig` — ``emodubber.models`` (LPA, PE, SIA, FUEC, vocoder);
+- :class:`TrainConfig` — ``emodubber.train`` (one :class:`StageConfig` per stage);
+- :class:`JudgeConfig` — ``emodubber.metrics``;
+- :class:`EvalConfig` — ``emodubber.reports`` (tables and figures).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+__all__ = [
+    "AudioConfig",
+    "VideoConfig",
+    "CorpusConfig",
+    "ModelConfig",
+    "StageConfig",
+    "TrainConfig",
+    "JudgeConfig",
+    "EvalConfig",
+    "PathsConfig",
+    "ProfileConfig",
+    "ConfigError",
+    "repo_root",
+    "profile_path",
+    "load_profile",
+    "from_dict",
+    "to_dict",
+    "EMOTIONS",
+]
+
+#: The seven emotion classes, in the fixed order used for every label id (ESD's five first).
+EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "surprised", "angry", "fearful", "disgusted")
+
+
+class ConfigError(ValueError):
+    """A profile or override that cannot describe a working run; the message names the key."""
+
+
+# --------------------------------------------------------------------------------------------
+# Audio-visual contract
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AudioConfig:
+    """Log-mel front end shared by every corpus, model and judge (DIGEST A.10)."""
+
+    sample_rate: int = 16000  # Hz
+    n_fft: int = 640  # 40 ms
+    win_length: int = 640  # 40 ms
+    hop_length: int = 160  # 10 ms -> 100 mel frames per second
+    n_mels: int = 80
+    f_min: float = 0.0
+    f_max: float = 8000.0
+    mel_mean: float = 0.0  # per-dataset normalisation of the log-mel (GRID: 0 / 1, Chem: -6.29 / 2.10)
+    mel_std: float = 1.0
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.sample_rate / self.hop_length
+
+
+@dataclass
+class VideoConfig:
+    """Video side of the contract: 25 fps, one grey mouth ROI per frame."""
+
+    fps: int = 25  # frame k covers [k/fps, (k+1)/fps) s
+    roi_size: int = 48  # side of the square grey mouth ROI fed to the lip encoder (paper: 96)
+    render_size: int = 128  # side of the rendered synthetic face video
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CorpusConfig:
+    """Which corpus feeds the suite and how the embedded one is generated (``emodubber.data``)."""
+
+    kind: str = "synthetic"  # "synthetic" (embedded default), "grid" or "chem" (user-supplied paths)
+    root: str = ""  # real corpus root (from nbconfig/local.yaml); ignored for "synthetic"
+    n_dubbing_clips: int = 3000  # synthetic GRID-like clips with video (mostly neutral)
+    n_emotion_clips: int = 2100  # synthetic ESD-like emotional speech clips
+    dubbing_emotional_fraction: float = 0.1  # share of dubbing clips acted with a non-neutral emotion
+    voices: list[str] = field(default_factory=list)  # empty: the builder's default voice list
+    heldout_voices: list[str] = field(default_factory=list)  # kept out of training (zero-shot checks)
+    intensities: list[float] = field(default_factory=lambda: [0.5, 1.0])  # graded emotion strengths
+    val_fraction: float = 0.05
+    test_fraction: float = 0.1
+    n_workers: int = 2  # processes for generation and feature extraction
+
+
+# --------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of every paper component (``emodubber.models``); ``paper`` sets the official ones."""
+
+    n_vocab: int = 0  # 0: taken from emodubber.text's symbol table
+    d_model: int = 256
+    spk_dim: int = 256  # resemblyzer / GE2E speaker embedding S_id
+    lip_input: str = "roi"  # "roi": learn from grey mouth ROIs; "features": pre-extracted 512-d per frame
+    lip_feature_dim: int = 512
+    encoder_layers: int = 16  # RoPE phoneme encoder with SALN
+    encoder_heads: int = 2
+    encoder_ffn: int = 768
+    lpa_heads: int = 8
+    lpa_head_dim: int = 64
+    conformer_blocks: int = 5
+    conformer_heads: int = 4
+    conformer_kernel: int = 15
+    usl_layers: int = 16
+    usl_ffn: int = 1024
+    decoder_channels: list[int] = field(default_factory=lambda: [256, 256])
+    decoder_heads: int = 2
+    decoder_head_dim: int = 64
+    n_emotions: int = len(EMOTIONS)
+    dropout: float = 0.1
+    use_lpa_loss: bool = True  # ablation: EmoDubber w/o L_cl
+    use_pe: bool = True  # ablation: EmoDubber w/o PE
+    lip_blind: bool = False  # baseline: lip-blind TTS (durations from text)
+    extra: dict[str, Any] = field(default_factory=dict)  # component-specific knobs (documented where read)
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StageConfig:
+    """One training stage (``emodubber.train``)."""
+
+    steps: int = 1000
+    batch_size: int = 16
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    grad_clip: float = 5.0
+    val_every: int = 200
+    ckpt_every: int = 200
+    keep_last: int = 3
+    ema: float = 0.0  # 0 disables EMA
+    crop_frames: int = 0  # random mel crop for decoder training (0: whole clips)
+    time_budget_s: float = 0.0  # 0: no wall-clock cap; else stop (and checkpoint) when spent
+
+
+@dataclass
+class TrainConfig:
+    """All stages, in the order the suite trains them."""
+
+    tts: StageConfig = field(default_factory=StageConfig)
+    dubber: StageConfig = field(default_factory=StageConfig)
+    emotion_expert: StageConfig = field(default_factory=StageConfig)
+    vocoder: StageConfig = field(default_factory=StageConfig)
+    baselines: StageConfig = field(default_factory=StageConfig)
+    num_workers: int = 0  # data-loader workers
+    device: str = "auto"  # "auto": cuda if available else cpu
+    threads: int = 2  # torch CPU threads
+
+
+# --------------------------------------------------------------------------------------------
+# Judges and evaluation
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class JudgeConfig:
+    """External and learned judges (``emodubber.metrics``)."""
+
+    syncnet_weights: str = ""  # path to the official syncnet_v2.model; empty: train a sync expert here
+    syncnet_train: StageConfig = field(default_factory=lambda: StageConfig(steps=300, batch_size=16, lr=1e-4))
+    emotion_judge_train: StageConfig = field(default_factory=lambda: StageConfig(steps=1500, batch_size=32, lr=1e-3))
+    vshift: int = 15  # SyncNet offset search range (frames)
+
+
+@dataclass
+class EvalConfig:
+    """What the reproduction notebooks evaluate (``emodubber.reports``)."""
+
+    n_test_clips: int = 100
+    n_steps: int = 10  # Euler steps
+    temperature: float = 0.667
+    gamma: float = 1.0  # guidance scale γ (paper note: 15 for the paper's classifier)
+    alpha_max: float = 5.0
+    n_alpha: int = 13
+    n_intensity_clips: int = 20  # clips per emotion and α for the intensity curves
+    vocoder: str = "griffinlim"  # "griffinlim" or "hifigan"
+
+
+@dataclass
+class PathsConfig:
+    """Where generated data, checkpoints and reports go (relative paths are from the repo root)."""
+
+    work_dir: str = "work/{profile}"  # corpora, features, checkpoints: git-ignored
+    reports_dir: str = "reports/{profile}"
+
+
+@dataclass
+class ProfileConfig:
+    """Everything one run of the suite needs; ``load_profile`` builds it from YAML."""
+
+    name: str = "custom"
+    seed: int = 1234
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    judges: JudgeConfig = field(default_factory=JudgeConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+    # ---- derived paths ------------------------------------------------------------------
+    @property
+    def work_dir(self) -> Path:
+        return _resolve(self.paths.work_dir.format(profile=self.name))
+
+    @property
+    def reports_dir(self) -> Path:
+        return _resolve(self.paths.reports_dir.format(profile=self.name))
+
+    @property
+    def corpus_dir(self) -> Path:
+        return self.work_dir / "corpus"
+
+    @property
+    def features_dir(self) -> Path:
+        return self.work_dir / "features"
+
+    def checkpoint_dir(self, stage: str) -> Path:
+        return self.work_dir / "checkpoints" / stage
+
+    def validate(self) -> "ProfileConfig":
+        """Refuse settings that cannot work, naming the key (the T = 4F contract first)."""
+        a, v = self.audio, self.video
+        ratio = a.sample_rate / v.fps / a.hop_length
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+            raise ConfigError(
+                f"audio.sample_rate / video.fps / audio.hop_length = {ratio:g} must be a whole number "
+                f"(the T = 4F contract: 16000 / 25 / 160 = 4)"
+            )
+        if a.win_length > a.n_fft:
+            raise ConfigError(f"audio.win_length ({a.win_length}) must not exceed audio.n_fft ({a.n_fft})")
+        if not 0 <= a.f_min < a.f_max <= a.sample_rate / 2:
+            raise ConfigError(f"audio.f_min/f_max ({a.f_min}, {a.f_max}) must satisfy 0 <= f_min < f_max <= sr/2")
+        if self.corpus.kind not in ("synthetic", "grid", "chem"):
+            raise ConfigError(f"corpus.kind must be 'synthetic', 'grid' or 'chem', not {self.corpus.kind!r}")
+        if self.corpus.kind != "synthetic" and not self.corpus.root:
+            raise ConfigError(
+                f"corpus.kind is {self.corpus.kind!r} but corpus.root is empty: set it in nbconfig/local.yaml"
+            )
+        if self.model.lip_input not in ("roi", "features"):
+            raise ConfigError(f"model.lip_input must be 'roi' or 'features', not {self.model.lip_input!r}")
+        if self.model.n_emotions != len(EMOTIONS):
+            raise ConfigError(f"model.n_emotions must be {len(EMOTIONS)} (the classes of emodubber.config.EMOTIONS)")
+        return self
+
+    @property
+    def mel_per_frame(self) -> int:
+        """Mel frames per video frame: 4 under the paper's contract (T = 4F)."""
+        return round(self.audio.sample_rate / self.video.fps / self.audio.hop_length)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def repo_root() -> Path:
+    """The checkout holding ``nbconfig/`` (the package's parent), or the working directory."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "nbconfig").is_dir() else Path.cwd()
+
+
+def _resolve(p: str | Path) -> Path:
+    p = Path(p).expanduser()
+    return p if p.is_absolute() else repo_root() / p
+
+
+def profile_path(name: str | Path) -> Path:
+    """``"cpu"`` → ``nbconfig/profiles/cpu.yaml``; an existing path is returned as is."""
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return p
+    cand = repo_root() / "nbconfig" / "profiles" / f"{name}.yaml"
+    if not cand.exists():
+        known = sorted(q.stem for q in (repo_root() / "nbconfig" / "profiles").glob("*.yaml"))
+        raise ConfigError(f"unknown profile {str(name)!r}: expected one of {known} or a path to a YAML file")
+    return cand
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    """Convert a YAML value to the annotated type ``tp``, naming ``key`` on failure."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+        return from_dict(tp, value, prefix=key + ".")
+    if tp is Any:
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        (inner, *_) = typing.get_args(tp) or (Any,)
+        return [_convert(inner, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return dict(value)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if arg is type(None) and value is None:
+                return None
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(args[0], value, key)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true/false, got {value!r}")
+        return value
+    if tp in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if tp is int and float(value) != int(value):
+            raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+        return tp(value)
+    if tp is str:
+        if not isinstance(value, (str, int, float)):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def from_dict(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from a (partial) mapping; unknown keys raise :class:`ConfigError`."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(prefix + u for u in unknown)}; known: {', '.join(sorted(names))}"
+        )
+    kwargs = {k: _convert(hints[k], v, prefix + k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """Plain nested dict of a config (what checkpoints and run records store)."""
+    return dataclasses.asdict(cfg)
+
+
+def _deep_merge(base: dict, over: Mapping) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return dict(data)
+
+
+def load_profile(
+    name: str | Path = "smoke",
+    overrides: Mapping[str, Any] | None = None,
+    local: str | Path | None = "auto",
+) -> ProfileConfig:
+    """Load a profile: dataclass defaults ← ``profiles/<name>.yaml`` ← ``local.yaml`` ← ``overrides``.
+
+    ``local="auto"`` reads ``nbconfig/local.yaml`` when it exists; ``None`` skips it. Overrides may
+    be nested mappings or dotted keys (``{"train.tts.steps": 10}``).
+    """
+    path = profile_path(name)
+    data = _read_yaml(path)
+    data.setdefault("name", path.stem)
+    if local == "auto":
+        local_path = repo_root() / "nbconfig" / "local.yaml"
+        local = local_path if local_path.exists() else None
+    if local is not None:
+        data = _deep_merge(data, _read_yaml(Path(local)))
+    for k, v in (overrides or {}).items():
+        nested: Any = v
+        for part in reversed(k.split(".")):
+            nested = {part: nested}
+        data = _deep_merge(data, nested)
+    return from_dict(ProfileConfig, data).validate()

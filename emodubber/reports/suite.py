@@ -1,0 +1,169 @@
+"""Run the notebook suite of ``nbconfig/suite.yaml`` with papermill, in order, for one profile.
+
+Each notebook gets the profile's parameters injected (``PROFILE``, ``SEED``, ``WORK_DIR``,
+``REPORTS_DIR`` plus the notebook's own ``parameters`` from ``suite.yaml``); executed copies go to
+``reports/<profile>/executed/``; a run record (profile, seed, commit, machine, start/end, time per
+notebook) is written beside them as ``run_record.json``. The first failure stops the run and names
+the notebook and the cell.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from emodubber.config import ConfigError, load_profile, repo_root
+from emodubber.reports.provenance import RunRecord
+from emodubber.tools import require_module
+from emodubber.utils import atomic_write_json
+
+__all__ = ["SuiteEntry", "SuiteError", "load_suite", "select", "run_suite", "suite_path", "artefact_table"]
+
+
+class SuiteError(RuntimeError):
+    """A notebook of the suite failed; the message names the notebook and the cell."""
+
+
+@dataclass
+class SuiteEntry:
+    """One notebook of ``suite.yaml``."""
+
+    name: str
+    path: str
+    title: str = ""
+    paper: str = ""  # the paper artefact it reproduces ("Table 4", "Figure 3", "—")
+    issue: int | None = None
+    produces: list[str] = field(default_factory=list)  # artefacts, relative to reports/<profile>/
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def abspath(self) -> Path:
+        return repo_root() / self.path
+
+
+def suite_path() -> Path:
+    return repo_root() / "nbconfig" / "suite.yaml"
+
+
+def load_suite(path: str | Path | None = None) -> list[SuiteEntry]:
+    """Entries of ``suite.yaml`` in order; names must be unique."""
+    path = Path(path) if path else suite_path()
+    data = yaml.safe_load(path.read_text()) or {}
+    entries = []
+    for i, item in enumerate(data.get("notebooks", [])):
+        try:
+            entries.append(SuiteEntry(**item))
+        except TypeError as e:
+            raise ConfigError(f"{path}: notebook entry {i} is malformed ({e})") from None
+    names = [e.name for e in entries]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ConfigError(f"{path}: duplicate notebook names {sorted(dup)}")
+    return entries
+
+
+def select(entries: list[SuiteEntry], only: list[str] | None = None, start: str | None = None) -> list[SuiteEntry]:
+    """``only`` keeps the named notebooks; ``start`` keeps that notebook and every later one.
+
+    A name matches an entry's full name (``03_train_dubber``) or its number prefix (``03``).
+    """
+
+    def find(name: str) -> int:
+        for i, e in enumerate(entries):
+            if name in (e.name, e.name.split("_")[0], Path(e.path).name):
+                return i
+        raise ConfigError(f"no notebook named {name!r} in suite.yaml; known: {[e.name for e in entries]}")
+
+    if only:
+        keep = sorted({find(n) for n in only})
+        entries = [entries[i] for i in keep]
+    if start:
+        entries = entries[find(start):]
+    return entries
+
+
+def _kernel_name(preferred: str) -> str:
+    """The registered kernel if present, else ``python3`` (this interpreter's ipykernel)."""
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        if preferred in KernelSpecManager().find_kernel_specs():
+            return preferred
+    except Exception:  # pragma: no cover - jupyter_client missing or broken
+        pass
+    return "python3"
+
+
+def run_suite(
+    profile: str = "smoke",
+    only: list[str] | None = None,
+    start: str | None = None,
+    kernel: str = "emodubber",
+    suite: str | Path | None = None,
+    log: Callable[[str], None] = print,
+) -> RunRecord:
+    """Execute the suite for ``profile``; returns the run record (also written as JSON).
+
+    Raises :class:`SuiteError` at the first failing notebook, after writing the record.
+    """
+    pm = require_module("papermill", "running the notebook suite")
+    cfg = load_profile(profile)
+    entries = select(load_suite(suite), only, start)
+    out_dir = cfg.reports_dir / "executed"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    record = RunRecord(profile=cfg.name, seed=cfg.seed, kind="notebook-suite")
+    record.extra["notebooks"] = [e.name for e in entries]
+    record_path = cfg.reports_dir / ("run_record.json" if not (only or start) else f"run_record_{entries[0].name if entries else 'none'}.json")
+    kname = _kernel_name(kernel)
+    for k, e in enumerate(entries, 1):
+        params = {
+            "PROFILE": cfg.name,
+            "SEED": cfg.seed,
+            "WORK_DIR": str(cfg.work_dir),
+            "REPORTS_DIR": str(cfg.reports_dir),
+            **e.parameters,
+        }
+        out_nb = out_dir / Path(e.path).name
+        t0 = time.perf_counter()
+        try:
+            pm.execute_notebook(
+                str(e.abspath), str(out_nb), parameters=params, kernel_name=kname,
+                cwd=str(e.abspath.parent), progress_bar=False, log_output=False,
+            )
+        except Exception as exc:  # papermill's PapermillExecutionError names the cell
+            dt = time.perf_counter() - t0
+            cell = getattr(exc, "exec_count", None)
+            cell_index = getattr(exc, "cell_index", None)
+            ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+            where = f"cell {cell_index}" + (f" (execution count {cell})" if cell else "") if cell_index is not None else "before any cell ran"
+            msg = f"{e.name} failed at {where}: {ename}: {evalue}"
+            record.steps.append({"notebook": e.name, "seconds": round(dt, 2), "status": "failed", "error": msg,
+                                 "executed": str(out_nb)})
+            record.finish("failed")
+            atomic_write_json(record_path, record.as_dict())
+            log(f"[{k}/{len(entries)}] {e.name:<32} FAILED after {dt:7.1f} s")
+            raise SuiteError(f"{msg}\n  executed copy with the traceback: {out_nb}") from None
+        dt = time.perf_counter() - t0
+        record.steps.append({"notebook": e.name, "seconds": round(dt, 2), "status": "ok", "executed": str(out_nb)})
+        log(f"[{k}/{len(entries)}] {e.name:<32} ok  {dt:7.1f} s")
+        sys.stdout.flush()
+    record.finish("ok")
+    atomic_write_json(record_path, record.as_dict())
+    log(f"suite {cfg.name}: {len(entries)} notebook(s) in {record.wall_time_s:.1f} s; record: {record_path}")
+    return record
+
+
+def artefact_table(entries: list[SuiteEntry] | None = None) -> str:
+    """Markdown table: which notebook reproduces which paper artefact (read from ``suite.yaml``)."""
+    entries = load_suite() if entries is None else entries
+    rows = ["| notebook | paper artefact | what it does | writes (under reports/<profile>/) |",
+            "|---|---|---|---|"]
+    for e in entries:
+        produces = ", ".join(f"`{p}`" for p in e.produces) or "—"
+        rows.append(f"| `{e.path}` | {e.paper or '—'} | {e.title} | {produces} |")
+    return "\n".join(rows) + "\n"

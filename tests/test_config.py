@@ -1,0 +1,61 @@
+import pytest
+
+from emodubber.config import ConfigError, EMOTIONS, ProfileConfig, load_profile, to_dict, from_dict
+
+
+@pytest.mark.parametrize("name", ["smoke", "cpu", "paper"])
+def test_every_profile_loads_and_keeps_the_t_equals_4f_contract(name):
+    cfg = load_profile(name, local=None, overrides={"corpus.root": "/somewhere"} if name == "paper" else None)
+    assert cfg.name == name
+    assert cfg.mel_per_frame == 4
+    assert cfg.audio.n_fft == 640 and cfg.audio.hop_length == 160 and cfg.audio.n_mels == 80
+
+
+def test_profiles_differ_in_size():
+    smoke, cpu = load_profile("smoke", local=None), load_profile("cpu", local=None)
+    assert smoke.corpus.n_dubbing_clips < cpu.corpus.n_dubbing_clips
+    assert smoke.model.d_model <= cpu.model.d_model
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(ConfigError, match=r"model\.d_modle"):
+        load_profile("smoke", overrides={"model.d_modle": 3}, local=None)
+
+
+def test_wrong_type_is_named():
+    with pytest.raises(ConfigError, match=r"train\.tts\.steps"):
+        load_profile("smoke", overrides={"train.tts.steps": "many"}, local=None)
+    with pytest.raises(ConfigError, match=r"train\.tts\.steps: expected a whole number"):
+        load_profile("smoke", overrides={"train.tts.steps": 2.5}, local=None)
+
+
+def test_broken_contract_is_refused():
+    with pytest.raises(ConfigError, match="T = 4F"):
+        load_profile("smoke", overrides={"audio.hop_length": 150}, local=None)
+
+
+def test_real_corpus_needs_a_root():
+    with pytest.raises(ConfigError, match="corpus.root"):
+        load_profile("paper", local=None)
+
+
+def test_unknown_profile_lists_known():
+    with pytest.raises(ConfigError, match="smoke"):
+        load_profile("nope", local=None)
+
+
+def test_round_trip_through_dict():
+    cfg = load_profile("cpu", local=None)
+    again = from_dict(ProfileConfig, to_dict(cfg))
+    assert again == cfg
+
+
+def test_local_yaml_is_merged(tmp_path):
+    local = tmp_path / "local.yaml"
+    local.write_text("corpus:\n  root: /data/GRID\n")
+    cfg = load_profile("paper", local=local)
+    assert cfg.corpus.root == "/data/GRID" and cfg.corpus.kind == "grid"
+
+
+def test_emotions_fixed_order():
+    assert EMOTIONS[:5] == ("neutral", "happy", "sad", "surprised", "angry") and len(EMOTIONS) == 7

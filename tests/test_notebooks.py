@@ -1,0 +1,106 @@
+"""Notebook hygiene for every notebook of the suite, and the papermill runner on a toy suite."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emodubber.reports.notebooks import from_percent, hygiene_problems
+from emodubber.reports.suite import SuiteError, artefact_table, load_suite, run_suite, select
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = load_suite()
+
+
+def test_suite_lists_notebooks_in_order_and_they_exist():
+    names = [e.name for e in SUITE]
+    assert names == sorted(names), "suite.yaml must list the notebooks in their numbered order"
+    for e in SUITE:
+        assert e.abspath.exists(), f"{e.path} is listed in suite.yaml but missing"
+    listed = {Path(e.path).name for e in SUITE}
+    on_disk = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert on_disk <= listed, f"notebooks not in suite.yaml: {sorted(on_disk - listed)}"
+
+
+@pytest.mark.parametrize("entry", SUITE, ids=[e.name for e in SUITE])
+def test_notebook_hygiene(entry):
+    assert hygiene_problems(entry.abspath) == []
+
+
+def test_hygiene_catches_problems(tmp_path):
+    nb = from_percent("# %%\nx = 1\n")
+    p = tmp_path / "a.ipynb"
+    p.write_text(json.dumps(nb))
+    assert any("parameters" in m for m in hygiene_problems(p))
+    nb = from_percent('# %% tags=["parameters"]\nA = 1\nB = f(2)\n')
+    nb["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["1"]}]
+    del nb["metadata"]["kernelspec"]
+    p.write_text(json.dumps(nb))
+    problems = " ".join(hygiene_problems(p))
+    assert "kernelspec" in problems and "outputs" in problems and "plain literals" in problems
+
+
+def test_select_only_and_from():
+    names = [e.name for e in SUITE]
+    assert [e.name for e in select(SUITE, only=[names[0]])] == [names[0]]
+    assert [e.name for e in select(SUITE, start=names[-1])] == [names[-1]]
+    with pytest.raises(Exception, match="no notebook named"):
+        select(SUITE, only=["99_nope"])
+
+
+def test_artefact_table_reads_the_suite():
+    table = artefact_table(SUITE)
+    for e in SUITE:
+        assert e.path in table
+
+
+def _toy_suite(tmp_path, fail: bool):
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    good = from_percent('# %% tags=["parameters"]\nPROFILE = "x"\nSEED = 0\nWORK_DIR = ""\nREPORTS_DIR = ""\n'
+                        '# %%\nfrom pathlib import Path\nPath(REPORTS_DIR, "seen.txt").write_text(PROFILE)\n')
+    bad = from_percent('# %% tags=["parameters"]\nPROFILE = "x"\n# %%\nx = 1\n# %%\nraise ValueError("boom")\n')
+    (nbdir / "01_good.ipynb").write_text(json.dumps(good))
+    (nbdir / "02_bad.ipynb").write_text(json.dumps(bad if fail else good))
+    (nbdir / "03_after.ipynb").write_text(json.dumps(good))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("notebooks:\n" + "".join(
+        f"  - {{name: {n}, path: {nbdir / (n + '.ipynb')}}}\n" for n in ("01_good", "02_bad", "03_after")))
+    return suite
+
+
+@pytest.mark.slow
+def test_runner_injects_parameters_and_records(tmp_path, monkeypatch):
+    suite = _toy_suite(tmp_path, fail=False)
+    monkeypatch.setenv("EMODUBBER_TEST", "1")
+    from emodubber import config
+
+    reports = tmp_path / "reports"
+    orig = config.load_profile
+    monkeypatch.setattr("emodubber.reports.suite.load_profile",
+                        lambda p: orig(p, overrides={"paths.reports_dir": str(reports), "paths.work_dir": str(tmp_path / "w")}, local=None))
+    lines = []
+    rec = run_suite("smoke", suite=suite, only=["01", "03"], log=lines.append)
+    assert (reports / "seen.txt").read_text() == "smoke"
+    assert [s["notebook"] for s in rec.steps] == ["01_good", "03_after"]
+    assert len(lines) == 3 and all("ok" in ln for ln in lines[:2])
+    assert (reports / "executed" / "01_good.ipynb").exists()
+    record = json.loads(next(reports.glob("run_record*.json")).read_text())
+    assert record["profile"] == "smoke" and record["status"] == "ok" and record["commit"]
+    assert {"host", "cpu_count"} <= set(record["machine"])
+
+
+@pytest.mark.slow
+def test_runner_stops_at_first_failure_naming_notebook_and_cell(tmp_path, monkeypatch):
+    suite = _toy_suite(tmp_path, fail=True)
+    from emodubber import config
+
+    reports = tmp_path / "reports"
+    orig = config.load_profile
+    monkeypatch.setattr("emodubber.reports.suite.load_profile",
+                        lambda p: orig(p, overrides={"paths.reports_dir": str(reports), "paths.work_dir": str(tmp_path / "w")}, local=None))
+    with pytest.raises(SuiteError, match=r"02_bad failed at cell \d+.*ValueError: boom"):
+        run_suite("smoke", suite=suite, log=lambda s: None)
+    assert not (reports / "executed" / "03_after.ipynb").exists()
+    record = json.loads((reports / "run_record.json").read_text())
+    assert record["status"] == "failed" and record["steps"][-1]["notebook"] == "02_bad"
