@@ -1,1 +1,1 @@
-"""emodubber.text"""
+"""Text side: the ARPAbet symbol table (pad reserved), CMUdict G2P, the GRID grammar."""
