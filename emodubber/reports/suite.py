@@ -87,6 +87,14 @@ def select(entries: list[SuiteEntry], only: list[str] | None = None, start: str 
     return entries
 
 
+def _rel(p: Path) -> str:
+    """``p`` relative to the repository when inside it (run records are committed), else absolute."""
+    try:
+        return str(Path(p).resolve().relative_to(repo_root().resolve()))
+    except ValueError:
+        return str(p)
+
+
 def _kernel_name(preferred: str) -> str:
     """The registered kernel if present, else ``python3`` (this interpreter's ipykernel)."""
     try:
@@ -143,18 +151,18 @@ def run_suite(
             where = f"cell {cell_index}" + (f" (execution count {cell})" if cell else "") if cell_index is not None else "before any cell ran"
             msg = f"{e.name} failed at {where}: {ename}: {evalue}"
             record.steps.append({"notebook": e.name, "seconds": round(dt, 2), "status": "failed", "error": msg,
-                                 "executed": str(out_nb)})
+                                 "executed": _rel(out_nb)})
             record.finish("failed")
             atomic_write_json(record_path, record.as_dict())
             log(f"[{k}/{len(entries)}] {e.name:<32} FAILED after {dt:7.1f} s")
             raise SuiteError(f"{msg}\n  executed copy with the traceback: {out_nb}") from None
         dt = time.perf_counter() - t0
-        record.steps.append({"notebook": e.name, "seconds": round(dt, 2), "status": "ok", "executed": str(out_nb)})
+        record.steps.append({"notebook": e.name, "seconds": round(dt, 2), "status": "ok", "executed": _rel(out_nb)})
         log(f"[{k}/{len(entries)}] {e.name:<32} ok  {dt:7.1f} s")
         sys.stdout.flush()
     record.finish("ok")
     atomic_write_json(record_path, record.as_dict())
-    log(f"suite {cfg.name}: {len(entries)} notebook(s) in {record.wall_time_s:.1f} s; record: {record_path}")
+    log(f"suite {cfg.name}: {len(entries)} notebook(s) in {record.wall_time_s:.1f} s; record: {_rel(record_path)}")
     return record
 
 

@@ -1,0 +1,22 @@
+"""The whole notebook suite under the smoke profile: every notebook runs and writes what it promises."""
+
+import json
+
+import pytest
+
+from emodubber.config import load_profile
+from emodubber.reports.suite import load_suite, run_suite
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_smoke_suite_runs_end_to_end():
+    cfg = load_profile("smoke")
+    record = run_suite("smoke")
+    assert record.status == "ok"
+    assert [s["notebook"] for s in record.steps] == [e.name for e in load_suite()]
+    for e in load_suite():
+        for artefact in e.produces:
+            assert (cfg.reports_dir / artefact).exists(), f"{e.name} did not write {artefact}"
+    saved = json.loads((cfg.reports_dir / "run_record.json").read_text())
+    assert saved["status"] == "ok" and saved["profile"] == "smoke"
