@@ -166,6 +166,8 @@ class StageConfig:
     ema: float = 0.0  # 0 disables EMA
     crop_frames: int = 0  # random mel crop for decoder training (0: whole clips)
     time_budget_s: float = 0.0  # 0: no wall-clock cap; else stop (and checkpoint) when spent
+    min_lr_ratio: float = 0.1  # cosine decay ends at lr * min_lr_ratio (after warm-up); 1.0: constant lr
+    log_every: int = 10  # steps between TensorBoard points / progress-bar updates (the CSV gets every step)
 
 
 @dataclass
