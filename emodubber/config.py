@@ -143,6 +143,32 @@ class ModelConfig:
     use_pe: bool = True  # ablation: EmoDubber w/o PE
     lip_blind: bool = False  # baseline: lip-blind TTS (durations from text)
     extra: dict[str, Any] = field(default_factory=dict)  # component-specific knobs (documented where read)
+    # ---- lip encoder (emodubber.models.lip_encoder) ------------------------------------------
+    lip_channels: list[int] = field(default_factory=lambda: [32, 64, 128, 256])  # ROI path: 3-D front end, then one stride-2 ResNet stage per further entry
+    lip_temporal_kernel: int = 5  # temporal Conv1d over per-frame lip vectors (odd)
+    # ---- phoneme encoder and prosody adaptor (emodubber.models.phoneme_encoder) -------------------
+    prosody_face_attention: bool = False  # energy predictor attends to the lip embedding (official: VA face features)
+    prosody_bins: int = 256  # bucketised pitch / energy embeddings (official: 256)
+    prosody_range: list[float] = field(default_factory=lambda: [-3.0, 4.0])  # z-normalised value range of the buckets
+    predictor_kernel: int = 5  # pitch / energy / duration predictors: Conv1d kernel
+    # ---- PE (emodubber.models.pe) ----------------------------------------------------------
+    mas_on: str = "prob"  # MAS maximises the summed attention "prob"abilities (official) or "log"-probabilities
+    lcl_tau: float = 0.1  # temperature τ of the duration-level contrastive loss L_cl
+    # ---- SIA (emodubber.models.sia) ---------------------------------------------------------
+    usl_heads: int = 1  # USL self-attention heads (official: 1)
+    usl_kernel: int = 9  # USL conv-FFN first kernel (official [9, 1])
+    postnet_channels: int = 256  # SALN PostNet width (official 256)
+    postnet_layers: int = 5  # SALN PostNet depth (official 5)
+    # ---- FUEC (emodubber.models.decoder, flow_matching, emotion) -----------------------------
+    decoder_blocks: int = 1  # transformer blocks per U-Net level (official 1)
+    decoder_mid_blocks: int = 2  # U-Net mid blocks (official 2)
+    sigma_min: float = 1e-4  # OT-CFM σ_min
+    expert_channels: int = 128  # emotion expert p_ψ(c | φ_t, t): conv width
+    expert_layers: int = 4  # emotion expert: residual conv blocks (each halves time)
+    # ---- vocoder (emodubber.models.vocoder) -------------------------------------------------
+    hifigan_channels: int = 512  # HiFi-GAN initial channels (official V1: 512)
+    # ---- losses (emodubber.models.dubber.DEFAULT_LOSS_WEIGHTS; keys given here override) ----------
+    loss_weights: dict[str, float] = field(default_factory=dict)  # e.g. {lcl: 0.001, ctc: 0.01, pitch: 1.2}
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,6 +223,15 @@ class JudgeConfig:
     syncnet_train: StageConfig = field(default_factory=lambda: StageConfig(steps=300, batch_size=16, lr=1e-4))
     emotion_judge_train: StageConfig = field(default_factory=lambda: StageConfig(steps=1500, batch_size=32, lr=1e-3))
     vshift: int = 15  # SyncNet offset search range (frames)
+    syncnet_sha256: str = ""  # expected SHA-256 of syncnet_weights; set: a mismatch is refused; empty: recorded only
+    face_crop: str = "frame"  # SyncNet face crop: "frame" (whole frame, rendered corpus) or "haar" (OpenCV cascade)
+    syncnet_batch: int = 20  # 5-frame windows per SyncNet forward at evaluation (syncnet-python's batch 20)
+    sync_negatives: int = 5  # sync expert: shifted-audio negatives per window (plus the other clips of the batch)
+    sync_max_shift: int = 15  # sync expert: largest negative shift (frames); the smallest is 2
+    sync_train_clips: int = 600  # sync expert: train clips used at most (decoded frames cached in memory)
+    emotion_heldout_speakers: int = 2  # emotion judge: speakers held out for its accuracy (sentences too)
+    emotion_embed_dim: int = 128  # emotion judge: embedding size (what the t-SNE figure plots)
+    validation_clips: int = 30  # held-out clips per judge validation (sync: x3 with the +-5-frame shifts)
 
 
 @dataclass

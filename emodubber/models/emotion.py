@@ -1,0 +1,148 @@
+"""FUEC emotion control: the emotion expert classifier p_ψ(c | φ_t, t) and PNGM guidance (DIGEST B).
+
+:class:`EmotionExpert` reads an intermediate state φ_t of the flow (an 80-bin mel-like tensor) and the
+flow time t: a Conv1d stem, ``expert_layers`` residual conv blocks (each FiLM-modulated by the time
+embedding and halving the frame rate), masked mean pooling over time, Linear → ``n_emotions`` logits.
+It is trained on the same OT-CFM interpolants the sampler visits (:meth:`EmotionExpert.loss`):
+φ_t = (1 − (1 − σ_min) t) z + t x₁ with x₁ a clean mel of the emotional corpus. The official release has
+no classifier code; this is our choice (the paper's figure shows ψ(φ_t)).
+
+:class:`PNGMGuidance` (positive / negative guidance mechanism, paper Fig. 1d):
+
+    ṽ = v + γ ( α ∇_φ log p_ψ(c_i | φ_t) − β ∇_φ log Σ_{j≠i} l_j p_ψ(c_j | φ_t) ),
+
+with l_j = stop-grad p_ψ(c_j | φ_t) / Σ_{k≠i} stop-grad p_ψ(c_k | φ_t): the classifier's own current
+distribution over the non-target emotions, renormalised (the digest's reading of "Emotional
+Compensating"). The negative term therefore pushes hardest against whichever wrong emotion currently
+dominates. With α = β = 0 the guidance returns v untouched (no classifier call), so the output is
+bit-for-bit the unguided one.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from emodubber.config import EMOTIONS, ModelConfig
+from emodubber.modules.checks import ShapeError, expect_dim, expect_ndim
+from emodubber.modules.unet1d import SinusoidalPosEmb
+
+__all__ = ["EmotionExpert", "PNGMGuidance", "emotion_index"]
+
+
+def emotion_index(emotion: int | str, n_emotions: int = len(EMOTIONS)) -> int:
+    """Class id of an emotion given by name (``emodubber.config.EMOTIONS``) or id."""
+    if isinstance(emotion, str):
+        if emotion not in EMOTIONS:
+            raise ValueError(f"unknown emotion {emotion!r}; expected one of {EMOTIONS}")
+        return EMOTIONS.index(emotion)
+    e = int(emotion)
+    if not 0 <= e < n_emotions:
+        raise ValueError(f"emotion id {e} outside 0..{n_emotions - 1}")
+    return e
+
+
+class _ExpertBlock(nn.Module):
+    def __init__(self, c: int, t_dim: int):
+        super().__init__()
+        self.conv1 = nn.Conv1d(c, c, 5, padding=2)
+        self.norm1 = nn.GroupNorm(8, c)
+        self.film = nn.Linear(t_dim, 2 * c)
+        self.conv2 = nn.Conv1d(c, c, 5, padding=2)
+        self.norm2 = nn.GroupNorm(8, c)
+
+    def forward(self, x, mask, t_emb):
+        scale, shift = self.film(t_emb)[:, :, None].chunk(2, dim=1)
+        h = nn.functional.silu(self.norm1(self.conv1(x * mask)) * (1 + scale) + shift)
+        h = self.norm2(self.conv2(h * mask))
+        return nn.functional.silu(x + h) * mask
+
+
+class EmotionExpert(nn.Module):
+    """p_ψ(c | φ_t, t).
+
+    shape: phi [B, 80, T], t [B] (or a float), mask [B, 1, T] (optional) -> logits [B, n_emotions]
+    """
+
+    def __init__(self, cfg: ModelConfig, n_mels: int = 80, use_time: bool = True):
+        super().__init__()
+        c, self.n_mels, self.use_time = cfg.expert_channels, n_mels, use_time
+        self.n_emotions, self.sigma_min = cfg.n_emotions, cfg.sigma_min
+        self.stem = nn.Conv1d(n_mels, c, 3, padding=1)
+        self.time = nn.Sequential(SinusoidalPosEmb(64), nn.Linear(64, 128), nn.SiLU())
+        self.blocks = nn.ModuleList(_ExpertBlock(c, 128) for _ in range(cfg.expert_layers))
+        self.head = nn.Sequential(nn.Linear(c, c), nn.SiLU(), nn.Linear(c, cfg.n_emotions))
+
+    def forward(self, phi: torch.Tensor, t, mask: torch.Tensor | None = None) -> torch.Tensor:
+        expect_ndim(phi, "emotion expert input φ_t", 3, "[B, 80, T]")
+        expect_dim(phi, "emotion expert input φ_t", 1, self.n_mels, "mel bins")
+        B = phi.shape[0]
+        t = torch.as_tensor(t, dtype=phi.dtype, device=phi.device)
+        t = t.expand(B) if t.dim() == 0 else t.view(B)
+        t_emb = self.time(t if self.use_time else torch.ones_like(t))
+        m = torch.ones_like(phi[:, :1]) if mask is None else mask.to(phi.dtype)
+        h = self.stem(phi * m)
+        for blk in self.blocks:
+            h = blk(h, m, t_emb)
+            h = nn.functional.avg_pool1d(h, 2, ceil_mode=True)
+            m = nn.functional.max_pool1d(m, 2, ceil_mode=True)
+        pooled = (h * m).sum(-1) / m.sum(-1).clamp_min(1)
+        return self.head(pooled)
+
+    def loss(self, mel, mel_lengths, emotion_ids, generator: torch.Generator | None = None, t=None):
+        """Cross-entropy of p_ψ on OT-CFM interpolants of clean mels (t ~ U(0, 1) unless given).
+
+        shape: mel [B, 80, T], mel_lengths [B], emotion_ids [B] -> (loss, accuracy)
+        """
+        B, _, T = mel.shape
+        mask = (torch.arange(T, device=mel.device)[None] < mel_lengths[:, None]).to(mel.dtype)[:, None]
+        if t is None:
+            t = torch.rand(B, generator=generator).to(mel)
+        t = torch.as_tensor(t, dtype=mel.dtype, device=mel.device).expand(B)
+        z = torch.randn(mel.shape, generator=generator).to(mel)
+        tt = t[:, None, None]
+        phi = ((1 - (1 - self.sigma_min) * tt) * z + tt * mel) * mask
+        logits = self(phi, t, mask)
+        loss = nn.functional.cross_entropy(logits, emotion_ids)
+        acc = (logits.argmax(-1) == emotion_ids).float().mean()
+        return loss, acc
+
+
+class PNGMGuidance:
+    """ṽ = v + γ(α ∇log p_ψ(c_i|φ_t) − β ∇log Σ_{j≠i} l_j p_ψ(c_j|φ_t)) (see the module docstring for l_j).
+
+    ``target``: class id per item [B] (long). Call as ``guidance(phi, t, mask, v) -> ṽ``; it is what
+    :meth:`emodubber.models.flow_matching.CFM.forward` takes as ``guidance``. ``history`` keeps, per step,
+    the mean target log-probability the expert saw (for plots).
+    """
+
+    def __init__(self, expert: nn.Module, target: torch.Tensor, alpha: float = 0.0, beta: float = 0.0, gamma: float = 1.0):
+        if alpha < 0 or beta < 0:
+            raise ValueError(f"guidance scales must be >= 0, got alpha={alpha}, beta={beta}")
+        self.expert, self.target = expert, target.long()
+        self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
+        self.history: list[float] = []
+
+    @property
+    def active(self) -> bool:
+        return self.gamma != 0 and (self.alpha != 0 or self.beta != 0)
+
+    def __call__(self, phi: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if not self.active:
+            return v
+        if self.target.shape[0] != phi.shape[0]:
+            raise ShapeError(f"guidance target has {self.target.shape[0]} items for a batch of {phi.shape[0]}")
+        x = phi.detach().requires_grad_(True)
+        logp = torch.log_softmax(self.expert(x, t, mask).float(), dim=-1)  # [B, N]
+        idx = self.target.to(logp.device)[:, None]
+        pos = logp.gather(1, idx).squeeze(1)
+        objective = self.alpha * pos
+        if self.beta != 0:
+            p = logp.exp()
+            others = torch.ones_like(p).scatter_(1, idx, 0.0)
+            l = (p.detach() * others) / (p.detach() * others).sum(1, keepdim=True).clamp_min(1e-12)
+            neg = torch.log((l * p).sum(1).clamp_min(1e-12))
+            objective = objective - self.beta * neg
+        (grad,) = torch.autograd.grad(objective.sum(), x)
+        self.history.append(float(pos.detach().mean()))
+        return v + self.gamma * grad.to(v.dtype) * mask
