@@ -1,0 +1,155 @@
+"""``reports/README.md``: what a reader needs to trust the committed results.
+
+:func:`write_reports_readme` writes one Markdown file that maps every paper artefact (the ``paper``
+and ``produces`` fields of ``nbconfig/suite.yaml``) to its file, says which files exist, gives the
+run record (profile, seed, commit, machine, wall time, time per notebook), carries the
+synthetic-corpus disclaimer, lists the claims the notebooks tested (``*.claims.json`` written by
+:func:`emodubber.reports.tables.write_claims`) with what held and what did not, and explains where
+the paper's own numbers come from.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from emodubber.reports.paper import SOURCES
+from emodubber.reports.tables import SYNTHETIC_LABEL, _machine_summary, record_dict
+from emodubber.utils import atomic_write_text
+
+__all__ = ["write_reports_readme", "artefact_rows", "load_claims"]
+
+
+def _entry(e: Any) -> dict[str, Any]:
+    if isinstance(e, Mapping):
+        return dict(e)
+    return {k: getattr(e, k, None) for k in ("name", "path", "title", "paper", "produces")}
+
+
+def artefact_rows(base: str | Path, suite_entries: Sequence[Any]) -> list[dict[str, Any]]:
+    """One row per produced file of every suite entry: paper artefact, notebook, file, whether it exists."""
+    base = Path(base)
+    rows = []
+    for e in map(_entry, suite_entries):
+        produces = list(e.get("produces") or [])
+        if not produces:
+            rows.append({"paper": e.get("paper") or "—", "notebook": e.get("path") or e.get("name"), "file": None,
+                         "exists": None})
+        for f in produces:
+            rows.append({"paper": e.get("paper") or "—", "notebook": e.get("path") or e.get("name"), "file": f,
+                         "exists": (base / f).exists()})
+    return rows
+
+
+def load_claims(base: str | Path) -> list[dict[str, Any]]:
+    """Every ``*.claims.json`` under ``base`` (sorted by path), each with its ``path`` relative to ``base``."""
+    base = Path(base)
+    out = []
+    for p in sorted(base.rglob("*.claims.json")):
+        try:
+            data = json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            data = {"title": p.name, "claims": [], "error": f"unreadable: {exc}"}
+        data["path"] = p.relative_to(base).as_posix()
+        out.append(data)
+    return out
+
+
+def _holds(h: Any) -> str:
+    return {True: "✅ holds", False: "❌ does not hold"}.get(h, "❔ not measured")
+
+
+def _esc(s: Any) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def _record(run_record: Any, base: Path) -> dict[str, Any]:
+    if run_record is None:
+        p = base / "run_record.json"
+        return json.loads(p.read_text()) if p.exists() else {}
+    if isinstance(run_record, (str, Path)):
+        return json.loads(Path(run_record).read_text())
+    return record_dict(run_record)
+
+
+def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any], run_record: Any = None,
+                         profile_dir: str | Path | None = None, title: str | None = None,
+                         synthetic: bool = True) -> Path:
+    """Write ``reports_root/README.md`` and return its path.
+
+    ``suite_entries``: :func:`emodubber.reports.suite.load_suite` entries (or dicts with ``name, path,
+    title, paper, produces``); ``produces`` paths are relative to the profile's reports directory,
+    which is ``reports_root / profile_dir`` (``profile_dir=None``: ``reports_root`` itself).
+    ``run_record``: a ``RunRecord``, its dict, a path to its JSON, or None to read
+    ``run_record.json`` from the profile directory. Claims are read from every ``*.claims.json`` there.
+    """
+    root = Path(reports_root)
+    base = root / profile_dir if profile_dir is not None else root
+    rel = Path(profile_dir).as_posix() + "/" if profile_dir is not None else ""
+    rec = _record(run_record, base)
+    profile = rec.get("profile", "?")
+    md = [f"# {title or f'Reproduction reports — profile `{profile}`'}\n"]
+    if synthetic:
+        md.append(f"\n> {SYNTHETIC_LABEL}\n")
+    md.append("\nEvery number and figure below was written by a notebook of the suite through "
+              "`emodubber.reports`, in the run described here; each table's own file repeats its provenance.\n")
+
+    md.append("\n## Run record\n\n")
+    if rec:
+        wall = rec.get("wall_time_s")
+        md += [
+            "| profile | seed | commit | machine | started | ended | wall time | status |\n",
+            "|---|---|---|---|---|---|---|---|\n",
+            f"| `{profile}` | {rec.get('seed', '?')} | `{rec.get('commit', '?')}` | {_esc(_machine_summary(rec.get('machine')))} "
+            f"| {rec.get('started', '?')} | {rec.get('ended') or '—'} | "
+            f"{f'{wall:.0f} s ({wall / 60:.1f} min)' if isinstance(wall, (int, float)) else '—'} | {rec.get('status', '?')} |\n",
+        ]
+        steps = rec.get("steps") or []
+        if steps:
+            md += ["\n| notebook | seconds | status |\n", "|---|---|---|\n"]
+            md += [f"| {s.get('notebook', '?')} | {s.get('seconds', '?')} | {s.get('status', '?')} |\n" for s in steps]
+    else:
+        md.append("**No run record found** — these files were not produced by a recorded suite run.\n")
+
+    md.append("\n## Paper artefacts and their files\n\n")
+    rows = artefact_rows(base, suite_entries)
+    if rows:
+        md += ["| paper artefact | notebook | file | present |\n", "|---|---|---|---|\n"]
+        for r in rows:
+            f = f"[`{r['file']}`]({rel}{r['file']})" if r["file"] else "—"
+            present = "—" if r["exists"] is None else ("yes" if r["exists"] else "**missing**")
+            md.append(f"| {_esc(r['paper'])} | `{r['notebook']}` | {f} | {present} |\n")
+        missing = [r["file"] for r in rows if r["exists"] is False]
+        md.append(f"\n{len(rows) - len(missing)} of {sum(r['exists'] is not None for r in rows)} listed files present"
+                  + (f"; missing: {', '.join(f'`{m}`' for m in missing)}.\n" if missing else ".\n"))
+    else:
+        md.append("No notebook listed.\n")
+
+    md.append("\n## Claims tested on this run\n\n")
+    claims = load_claims(base)
+    if not claims:
+        md.append("No claims file (`*.claims.json`) found.\n")
+    n_hold = n_fail = n_unk = 0
+    for c in claims:
+        md.append(f"\n### {_esc(c.get('title', c['path']))}\n\nfrom [`{c['path']}`]({rel}{c['path']})\n\n")
+        if c.get("error"):
+            md.append(f"{c['error']}\n")
+            continue
+        md += ["| claim | measured | result |\n", "|---|---|---|\n"]
+        for r in c.get("claims", []):
+            md.append(f"| {_esc(r.get('claim', ''))} | {_esc(r.get('measured', ''))} | {_holds(r.get('holds'))} |\n")
+            h = r.get("holds")
+            n_hold += h is True
+            n_fail += h is False
+            n_unk += h is None
+    if claims:
+        md.append(f"\n**In all: {n_hold} claim(s) hold, {n_fail} do not, {n_unk} could not be measured.** "
+                  "A claim that does not hold is a result, reported as measured; it is not hidden or tuned away.\n")
+
+    md.append("\n## Where the paper's numbers come from\n\n"
+              "The paper's own values are shown beside ours in every table, each in its own block, never merged. "
+              "They live in one place, `emodubber/reports/paper.py`, each tagged with its source; none is verified "
+              "against the paper's PDF. A cell the project does not know is shown as `unknown`, never filled.\n\n")
+    md += [f"- `[{k}]`: {v}\n" for k, v in SOURCES.items()]
+    return atomic_write_text(root / "README.md", "".join(md))
