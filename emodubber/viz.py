@@ -52,11 +52,24 @@ def video(path: str | Path, width: int = 320, embed: bool = True):
     return Video(str(path), embed=embed, width=width, mimetype="video/mp4")
 
 
-def mel_hz(n_mels: int = 80, f_min: float = 0.0, f_max: float = 8000.0) -> np.ndarray:
-    """Centre frequency (Hz) of each mel bin (librosa's Slaney mel scale, as the front end uses)."""
-    import librosa
+def _slaney_hz_to_mel(f: np.ndarray) -> np.ndarray:
+    f = np.asarray(f, dtype=float)
+    f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, np.log(6.4) / 27.0
+    lin = f / f_sp
+    return np.where(f >= min_log_hz, min_log_hz / f_sp + np.log(np.maximum(f, 1e-10) / min_log_hz) / logstep, lin)
 
-    return librosa.mel_frequencies(n_mels=n_mels + 2, fmin=f_min, fmax=f_max)[1:-1]
+
+def _slaney_mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=float)
+    f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, np.log(6.4) / 27.0
+    min_log_mel = min_log_hz / f_sp
+    return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), f_sp * m)
+
+
+def mel_hz(n_mels: int = 80, f_min: float = 0.0, f_max: float = 8000.0) -> np.ndarray:
+    """Centre frequency (Hz) of each mel bin on the Slaney mel scale (librosa's default, as the front end uses)."""
+    edges = np.linspace(_slaney_hz_to_mel(f_min), _slaney_hz_to_mel(f_max), n_mels + 2)
+    return _slaney_mel_to_hz(edges)[1:-1]
 
 
 def draw_mel(ax, mel: Any, sr: int = 16000, hop: int = 160, f_min: float = 0.0, f_max: float = 8000.0,

@@ -216,7 +216,7 @@ def top_difference_regions(mel_a: Any, mel_b: Any, k: int = 3, smooth: tuple[int
 
     The absolute difference is smoothed with a ``smooth = (bins, frames)`` box filter. Repeatedly: take
     the highest remaining point, grow the connected region where the smoothed difference is at least
-    ``rel_threshold`` × that peak, keep its bounding box, and blank it out. Stops after ``k`` boxes or
+    ``rel_threshold`` × that peak, keep its bounding box, and blank it out (with the filter's halo). Stops after ``k`` boxes or
     when the next peak falls below ``min_rel_peak`` × the first one (so identical mels give no box and a
     single change gives one). ``mel_b`` is resampled in time to ``mel_a``'s length when they differ.
     """
@@ -247,7 +247,9 @@ def top_difference_regions(mel_a: Any, mel_b: Any, k: int = 3, smooth: tuple[int
         f0, f1 = int(ys.min()), int(ys.max()) + 1
         t0, t1 = int(xs.min()), int(xs.max()) + 1
         regions.append(Region(t0, t1, f0, f1, float(d[f0:f1, t0:t1].mean()), peak))
-        work[f0:f1, t0:t1] = 0.0
+        # blank the box and the smoothing filter's halo around it, so a region is never found twice
+        hb, ht = size[0] // 2 + 1, size[1] // 2 + 1
+        work[max(0, f0 - hb):f1 + hb, max(0, t0 - ht):t1 + ht] = 0.0
     return regions
 
 

@@ -1,0 +1,168 @@
+"""Summaries, side-by-side blocks, deltas and claims on tiny synthetic per-clip frames."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from emodubber.reports.paper import METRIC_LABELS, paper_table4_block
+from emodubber.reports.provenance import RunRecord
+from emodubber.reports.tables import (SYNTHETIC_LABEL, ablation_deltas, claim_better, claim_change_within,
+                                      claim_close, claim_curve_above, claim_increasing, claims_check,
+                                      delta_is_better, format_mean_ci, side_by_side, summarise_per_clip,
+                                      summary_means, to_markdown, write_claims, write_table)
+
+
+def per_clip(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    shift = {"GT": 0.0, "lip-blind TTS": -2.0, "EmoDubber": 1.0}
+    rows = []
+    for s, d in shift.items():
+        for setting in ("1", "2"):
+            for i in range(n):
+                rows.append({"system": s, "setting": setting, "clip": i, "LSE-C": 6 + d + rng.normal(0, 0.3),
+                             "LSE-D": 8 - d + rng.normal(0, 0.3), "av_offset": int(rng.integers(-2, 3)),
+                             "WER": 10 + rng.normal(0, 0.3), "MCD": 5 - 0.5 * d + rng.normal(0, 0.1)})
+    return pd.DataFrame(rows)
+
+
+def test_summary_mean_ci_and_count_match_scipy():
+    df = per_clip()
+    df.loc[0, "WER"] = np.nan
+    s = summarise_per_clip(df)
+    assert list(s.index.names) == ["system", "setting"]
+    assert list(s.index.get_level_values(0).unique()) == ["GT", "lip-blind TTS", "EmoDubber"]  # first appearance
+    g = df[(df.system == "GT") & (df.setting == "1")]["WER"].dropna()
+    row = s.loc[("GT", "1")]
+    assert row["WER"] == pytest.approx(g.mean())
+    assert row["WER_n"] == len(g) == 7
+    lo, hi = stats.t.interval(0.95, len(g) - 1, loc=g.mean(), scale=stats.sem(g))
+    assert row["WER_ci"] == pytest.approx((hi - lo) / 2)
+    # |AV offset| is derived from the signed offset
+    assert row["abs_av_offset"] == pytest.approx(df[(df.system == "GT") & (df.setting == "1")]["av_offset"].abs().mean())
+    with pytest.raises(KeyError):
+        summarise_per_clip(df, metrics=["SECS"])
+
+
+def test_confidence_interval_covers_the_true_mean_about_95_percent():
+    rng = np.random.default_rng(1)
+    frames = [pd.DataFrame({"system": f"s{k}", "setting": "1", "WER": rng.normal(3.0, 2.0, 10)}) for k in range(400)]
+    s = summarise_per_clip(pd.concat(frames), metrics=["WER"])
+    cover = ((s["WER"] - s["WER_ci"] <= 3.0) & (3.0 <= s["WER"] + s["WER_ci"])).mean()
+    assert 0.91 <= cover <= 0.985
+
+
+def test_single_clip_has_no_interval_and_order_is_respected():
+    df = pd.DataFrame({"system": ["b", "a"], "WER": [1.0, 2.0]})
+    s = summarise_per_clip(df, group_cols=["system"], order={"system": ["a", "b"]})
+    assert list(s.index) == ["a", "b"]
+    assert s["WER_ci"].isna().all()
+    f = format_mean_ci(s)
+    assert f.loc["a", METRIC_LABELS["WER"]] == "2.00"
+    f2 = format_mean_ci(summarise_per_clip(per_clip()), scale={"WER": 100})
+    assert f2.iloc[0, 0].count("±") == 1
+    assert float(f2.loc[("GT", "1"), "WER ↓"].split(" ± ")[0]) > 500  # scaled for display
+
+
+def test_side_by_side_keeps_the_blocks_apart():
+    s = summarise_per_clip(per_clip())
+    md = side_by_side(format_mean_ci(s), paper_table4_block("2"))
+    ours, theirs = md.split("### Paper")
+    assert "### Ours" in ours and "unknown" not in ours and "[ART]" not in ours
+    assert "3.92 [ART]" in theirs and "unknown" in theirs
+    # no table row carries both a measured number and a paper cell
+    for line in md.splitlines():
+        if line.startswith("|") and "±" in line:
+            assert "[ART]" not in line and "unknown" not in line
+    # pipes in headers are escaped so the |AV offset| column does not split the table
+    header = [l for l in ours.splitlines() if l.startswith("| system")][0]
+    assert header.count(" | ") == len(s.attrs["metrics"])
+
+
+def test_write_table_files_provenance_and_label(tmp_path):
+    rec = RunRecord(profile="smoke", seed=7)
+    s = summarise_per_clip(per_clip())
+    paths = write_table(format_mean_ci(s), "table4", tmp_path, rec, "Table 4 (test)", paper=paper_table4_block("2"),
+                        judges={"syncnet": "sha256:abc"}, csv_df=s, notes=["a note"])
+    md = paths["md"].read_text()
+    assert SYNTHETIC_LABEL in md
+    for needle in ("profile: `smoke`", "seed: `7`", rec.commit, "sha256:abc", "wall time", "a note", "3.92 [ART]"):
+        assert needle in md
+    back = pd.read_csv(paths["csv"], index_col=[0, 1])
+    assert back["LSE-C"].to_numpy() == pytest.approx(s["LSE-C"].to_numpy())
+    pap = pd.read_csv(paths["paper_csv"])
+    assert {"system", "metric", "value", "source", "verified"} <= set(pap.columns)
+    assert pap["value"].notna().sum() == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table4.csv", "table4.md", "table4.paper.csv"]  # no temp files
+    md2 = write_table(pd.DataFrame({"x": [1.0]}), "plain", tmp_path, rec.finish(), "plain", synthetic=False)["md"].read_text()
+    assert SYNTHETIC_LABEL not in md2 and "ended" in md2
+
+
+def test_ablation_deltas_and_direction():
+    s = summarise_per_clip(per_clip())
+    d = ablation_deltas(s, "EmoDubber", metrics=["LSE-C", "LSE-D", "WER"])
+    assert "EmoDubber" not in d.index.get_level_values("system")
+    assert len(d) == 4  # 2 other systems x 2 settings
+    exp = s.loc[("lip-blind TTS", "2"), "LSE-C"] - s.loc[("EmoDubber", "2"), "LSE-C"]
+    assert d.loc[("lip-blind TTS", "2"), "Δ LSE-C ↑"] == pytest.approx(exp)
+    better = delta_is_better(d)
+    # lip-blind is worse than EmoDubber on sync: lower LSE-C and higher LSE-D are both "not better"
+    assert not better.loc[("lip-blind TTS", "1"), "Δ LSE-C ↑"]
+    assert not better.loc[("lip-blind TTS", "1"), "Δ LSE-D ↓"]
+    flat = summary_means(s).xs("1", level="setting")
+    d2 = ablation_deltas(flat, "GT", metrics=["LSE-D"])
+    assert delta_is_better(d2).loc["EmoDubber", "Δ LSE-D ↓"]  # lower LSE-D than GT -> better
+    with pytest.raises(KeyError):
+        ablation_deltas(flat, "nope")
+
+
+def test_claims_hold_and_fail_as_measured(tmp_path):
+    s = summarise_per_clip(per_clip())
+    c = claim_better(s, "EmoDubber", "lip-blind TTS", ["LSE-C", "LSE-D", "MCD"], setting="2")
+    assert [x["holds"] for x in c] == [True, True, True]
+    assert all(x["ci_separated"] for x in c)
+    rev = claim_better(s, "lip-blind TTS", "EmoDubber", ["LSE-C"], setting="2")
+    assert rev[0]["holds"] is False
+    with pytest.raises(ValueError):
+        claim_better(s, "EmoDubber", "GT", ["LSE-C"])  # two settings: must choose
+    flat = pd.DataFrame({"WER": [10.0, 11.9, 12.1], "SECS": [90.0, 88.5, 87.0]}, index=["neutral", "sad", "angry"])
+    assert claim_close(flat, "sad", "neutral", "WER", 2.0)["holds"] is True
+    assert claim_close(flat, "angry", "neutral", "WER", 2.0)["holds"] is False
+    ch = claim_change_within(flat, "neutral", "SECS", 2.0)
+    assert [x["holds"] for x in ch] == [True, False]
+    assert "falls" in ch[0]["claim"]
+    flat.loc["sad", "WER"] = np.nan
+    assert claim_close(flat, "sad", "neutral", "WER", 2.0)["holds"] is None
+    table = claims_check(c, claim_close(flat, "angry", "neutral", "WER", 2.0), ch)
+    assert list(table.columns[:3]) == ["claim", "measured", "holds"]
+    assert len(table) == 6
+    p = write_claims(table, "t", tmp_path, RunRecord(profile="smoke", seed=1), title="test claims")
+    data = json.loads(p.read_text())
+    assert (data["n_hold"], data["n_fail"], data["n_unknown"]) == (4, 2, 0)
+    assert data["record"]["profile"] == "smoke" and data["title"] == "test claims"
+
+
+def test_intensity_claims():
+    alphas = np.linspace(0, 5, 13)
+    rows = []
+    for e in ("sad", "happy"):
+        for c, off in (("beta=alpha/4", 0.2), ("beta=0", 0.0)):
+            for a in alphas:
+                val = a / 10 + off if e == "sad" else 0.5 - a / 20 + off * (e == "sad")
+                rows.append({"emotion": e, "curve": c, "alpha": a, "IS": val})
+    df = pd.DataFrame(rows)
+    from emodubber.reports.figures import spearman_table
+
+    inc = {x["claim"]: x["holds"] for x in claim_increasing(spearman_table(df))}
+    assert inc["IS rises with α: sad, beta=alpha/4"] is True
+    assert inc["IS rises with α: happy, beta=0"] is False
+    above = {x["claim"]: x["holds"] for x in claim_curve_above(df)}
+    assert above["beta=alpha/4 above beta=0: sad"] is True
+    assert above["beta=alpha/4 above beta=0: happy"] is False  # equal curves are not "above"
+
+
+def test_to_markdown_renders_na_and_bools():
+    md = to_markdown(pd.DataFrame({"a": [1.234, np.nan], "b": [True, False]}, index=["x", "y"]), digits=1)
+    assert "| x | 1.2 | yes |" in md and "| y | n/a | no |" in md
