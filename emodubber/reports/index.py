@@ -121,7 +121,8 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
             present = "—" if r["exists"] is None else ("yes" if r["exists"] else "**missing**")
             md.append(f"| {_esc(r['paper'])} | `{r['notebook']}` | {f} | {present} |\n")
         missing = [r["file"] for r in rows if r["exists"] is False]
-        md.append(f"\n{len(rows) - len(missing)} of {sum(r['exists'] is not None for r in rows)} listed files present"
+        md.append(f"\n{sum(r['exists'] is True for r in rows)} of {sum(r['exists'] is not None for r in rows)} "
+                  "listed files present"
                   + (f"; missing: {', '.join(f'`{m}`' for m in missing)}.\n" if missing else ".\n"))
     else:
         md.append("No notebook listed.\n")

@@ -1,0 +1,66 @@
+"""reports/README.md: artefact map, presence, run record, claims, disclaimer."""
+
+import json
+
+import pandas as pd
+
+from emodubber.reports.index import artefact_rows, load_claims, write_reports_readme
+from emodubber.reports.tables import SYNTHETIC_LABEL, claims_check, write_claims
+
+ENTRIES = [
+    {"name": "10_table4_grid", "path": "notebooks/10_table4_grid.ipynb", "title": "Table 4", "paper": "Table 4 (GRID)",
+     "produces": ["tables/table4.md", "tables/table4.csv"]},
+    {"name": "11_fig3", "path": "notebooks/11_fig3_intensity.ipynb", "title": "Fig 3", "paper": "Figure 3",
+     "produces": ["figures/fig3_intensity.png"]},
+    {"name": "00_overview", "path": "notebooks/00_overview.ipynb", "title": "overview", "paper": "", "produces": []},
+]
+
+RECORD = {"profile": "cpu", "seed": 1234, "commit": "abc123", "machine": {"cpu": "TestCPU", "cpu_count": 2},
+          "started": "2026-01-01T00:00:00+00:00", "ended": "2026-01-01T01:00:00+00:00", "wall_time_s": 3600.0,
+          "status": "ok", "steps": [{"notebook": "10_table4_grid", "seconds": 61.5, "status": "ok"}]}
+
+
+def test_readme_maps_artefacts_and_flags_missing(tmp_path):
+    base = tmp_path / "cpu"
+    (base / "tables").mkdir(parents=True)
+    (base / "tables" / "table4.md").write_text("t")
+    (base / "tables" / "table4.csv").write_text("t")
+    claims = claims_check([{"claim": "EmoDubber better than lip-blind TTS on LSE-C ↑", "measured": "7 vs 5", "holds": True},
+                           {"claim": "WER within 2 points", "measured": "3.1 worse", "holds": False}])
+    write_claims(claims, "table4", base / "tables", RECORD, title="Table 4 claims")
+    md = write_reports_readme(tmp_path, ENTRIES, RECORD, profile_dir="cpu").read_text()
+    assert (tmp_path / "README.md").exists()
+    assert SYNTHETIC_LABEL in md
+    assert "| Table 4 (GRID) | `notebooks/10_table4_grid.ipynb` | [`tables/table4.md`](cpu/tables/table4.md) | yes |" in md
+    assert "[`figures/fig3_intensity.png`](cpu/figures/fig3_intensity.png) | **missing** |" in md
+    assert "2 of 3 listed files present" in md
+    for needle in ("`cpu`", "1234", "`abc123`", "TestCPU", "60.0 min", "61.5"):
+        assert needle in md
+    assert "✅ holds" in md and "❌ does not hold" in md and "1 claim(s) hold, 1 do not" in md
+    assert "[NOTE3P]" in md and "unknown" in md
+
+
+def test_readme_without_record_or_claims_says_so(tmp_path):
+    md = write_reports_readme(tmp_path, ENTRIES[:1]).read_text()
+    assert "No run record found" in md and "No claims file" in md
+    (tmp_path / "run_record.json").write_text(json.dumps(RECORD))
+    md = write_reports_readme(tmp_path, ENTRIES[:1]).read_text()
+    assert "`abc123`" in md
+
+
+def test_artefact_rows_and_claims_loading(tmp_path):
+    rows = artefact_rows(tmp_path, ENTRIES)
+    assert [r["exists"] for r in rows] == [False, False, False, None]
+    (tmp_path / "x.claims.json").write_text("{not json")
+    [c] = load_claims(tmp_path)
+    assert c["path"] == "x.claims.json" and "unreadable" in c["error"]
+    assert "unreadable" in write_reports_readme(tmp_path, ENTRIES).read_text()
+
+
+def test_suite_yaml_entries_are_accepted(tmp_path):
+    from emodubber.reports.suite import load_suite
+
+    entries = load_suite()
+    md = write_reports_readme(tmp_path, entries, RECORD).read_text()
+    assert all(e.path in md for e in entries)
+    assert isinstance(pd.DataFrame(artefact_rows(tmp_path, entries)), pd.DataFrame)
