@@ -27,6 +27,9 @@ from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text
 
 __all__ = [
     "SYNTHETIC_LABEL",
+    "EVALUATE_COLUMNS",
+    "from_evaluate",
+    "judge_hashes",
     "to_markdown",
     "provenance_markdown",
     "record_dict",
@@ -137,8 +140,10 @@ def provenance_markdown(record: Any, judges: Mapping[str, str] | None = None) ->
         f"- machine: {_machine_summary(d.get('machine'))}",
         f"- started: {d.get('started', '?')}; wall time: {wall}",
     ]
+    if judges and any(isinstance(v, Mapping) for v in judges.values()):
+        judges = judge_hashes(judges)
     if judges:
-        lines.append("- judges' weights: " + ", ".join(f"{k} `{v}`" for k, v in judges.items()))
+        lines.append("- judges' weights (sha256): " + ", ".join(f"{k} `{v}`" for k, v in judges.items()))
     return "\n".join(lines) + "\n"
 
 
@@ -170,7 +175,8 @@ def write_table(df: pd.DataFrame, name: str, out_dir: str | Path, record: Any, c
     """Write ``name.md`` and ``name.csv`` into ``out_dir`` atomically; returns their paths.
 
     The Markdown has the caption, the synthetic-corpus label (``synthetic=True``), the provenance of
-    ``record`` (profile, seed, commit, machine, wall time, ``judges`` = {judge: weights hash}), our
+    ``record`` (profile, seed, commit, machine, wall time, ``judges`` = {judge: weights hash} or an
+    ``evaluate`` provenance dict), our
     table, and — with ``paper`` — the paper's block under its own heading (also ``name.paper.csv``).
     The CSV holds ``csv_df`` when given (e.g. the numeric summary behind a formatted ``df``), else ``df``.
     """
@@ -196,6 +202,66 @@ def write_table(df: pd.DataFrame, name: str, out_dir: str | Path, record: Any, c
         with atomic_path(paths["paper_csv"]) as tmp:
             long.reset_index().rename(columns={"level_1": "metric"}).to_csv(tmp, index=False)
     return paths
+
+
+# ------------------------------------------------------------------------------------------
+# From the judges' per-clip table to the paper's metric names
+# ------------------------------------------------------------------------------------------
+
+#: ``emodubber.metrics.evaluate`` column -> our metric key (Table 4 / 5 names). MCD and MCD-SL are the
+#: DTW variants (pymcd "dtw" / "dtw_sl"), as the sister repo's GRID evaluation reports them.
+EVALUATE_COLUMNS: dict[str, str] = {
+    "lse_c": "LSE-C", "lse_d": "LSE-D", "av_offset": "av_offset", "wer": "WER", "per": "PER",
+    "mcd_dtw": "MCD", "mcd_dtw_sl": "MCD-SL", "mcd": "MCD_plain", "is_posterior": "IS",
+    "emotion_correct": "emotion_acc", "wer_swapped": "WER_swapped", "wer_lm": "WER_LM",
+}
+
+
+def from_evaluate(table: pd.DataFrame, system: str | None = None, setting: Any = None, percent: bool = True,
+                  secs_column: str | None = None) -> pd.DataFrame:
+    """Rename an ``emodubber.metrics.evaluate`` table to the paper's metric keys (see :data:`EVALUATE_COLUMNS`).
+
+    WER / PER (fractions there) become % when ``percent`` (the paper's unit; the per-clip mean is the
+    paper's WER, not the corpus rate). SECS comes from ``secs_column`` or, by default, the column the
+    table's provenance names (``secs_vs_target`` in Setting 1, ``secs_vs_reference`` in Setting 2).
+    ``system`` / ``setting`` are added as columns for :func:`summarise_per_clip`. Other columns are kept.
+    """
+    df = table.copy()
+    prov = table.attrs.get("provenance") or {}
+    secs = secs_column or prov.get("secs_column")
+    if secs is None:
+        present = [c for c in ("secs_vs_target", "secs_vs_reference") if c in df.columns]
+        if len(present) > 1:
+            raise ValueError("both SECS columns present: pass secs_column= (Setting 1: target, 2: reference)")
+        secs = present[0] if present else None
+    ren = {k: v for k, v in EVALUATE_COLUMNS.items() if k in df.columns}
+    if secs and secs in df.columns:
+        ren[secs] = "SECS"
+    df = df.rename(columns=ren)
+    for m in ("WER", "PER", "WER_swapped", "WER_LM"):
+        if percent and m in df.columns:
+            df[m] = pd.to_numeric(df[m], errors="coerce") * 100.0
+    df = _with_abs_offset(df)
+    if system is not None:
+        df["system"] = system
+    if setting is not None:
+        df["setting"] = setting
+    elif "setting" not in df.columns and prov.get("setting") is not None:
+        df["setting"] = prov["setting"]
+    df.attrs["provenance"] = prov
+    return df
+
+
+def judge_hashes(provenance: Mapping[str, Any] | None) -> dict[str, str]:
+    """``{judge: weights sha256}`` from an ``evaluate`` provenance (its ``judges`` entry or the entry itself)."""
+    if not provenance:
+        return {}
+    judges = provenance.get("judges", provenance)
+    out = {}
+    for name, settings in judges.items():
+        if isinstance(settings, Mapping) and settings.get("weights_sha256"):
+            out[name] = str(settings["weights_sha256"])
+    return out
 
 
 # ------------------------------------------------------------------------------------------

@@ -166,3 +166,28 @@ def test_intensity_claims():
 def test_to_markdown_renders_na_and_bools():
     md = to_markdown(pd.DataFrame({"a": [1.234, np.nan], "b": [True, False]}, index=["x", "y"]), digits=1)
     assert "| x | 1.2 | yes |" in md and "| y | n/a | no |" in md
+
+
+def test_from_evaluate_maps_the_judges_columns():
+    from emodubber.reports.tables import from_evaluate, judge_hashes, provenance_markdown
+
+    t = pd.DataFrame({"clip": ["a", "b"], "lse_c": [7.0, 6.0], "lse_d": [7.5, 8.0], "av_offset": [-2, 1],
+                      "wer": [0.1, 0.0], "per": [0.2, 0.3], "secs_vs_reference": [80.0, 82.0], "mcd": [9.0, 9.5],
+                      "mcd_dtw": [5.0, 6.0], "mcd_dtw_sl": [6.0, 7.0], "is_posterior": [0.4, 0.6]})
+    prov = {"setting": 2, "secs_column": "secs_vs_reference",
+            "judges": {"sync": {"weights_sha256": "s" * 64}, "speaker": {"weights_sha256": "r" * 64}, "asr": {}}}
+    t.attrs["provenance"] = prov
+    df = from_evaluate(t, system="EmoDubber")
+    assert {"LSE-C", "LSE-D", "abs_av_offset", "WER", "PER", "SECS", "MCD", "MCD-SL", "IS"} <= set(df.columns)
+    assert df["WER"].tolist() == pytest.approx([10.0, 0.0])  # % like the paper
+    assert df["MCD"].tolist() == [5.0, 6.0] and df["MCD_plain"].tolist() == [9.0, 9.5]  # MCD = the DTW variant
+    assert df["abs_av_offset"].tolist() == [2, 1]
+    assert (df["setting"] == 2).all() and (df["system"] == "EmoDubber").all()
+    s = summarise_per_clip(df)
+    assert s.loc[("EmoDubber", 2), "SECS"] == pytest.approx(81.0)
+    assert judge_hashes(prov) == {"sync": "s" * 64, "speaker": "r" * 64}
+    assert "s" * 64 in provenance_markdown({"profile": "x"}, prov)
+    both = t.assign(secs_vs_target=[1.0, 2.0])
+    both.attrs = {}
+    with pytest.raises(ValueError):
+        from_evaluate(both)
