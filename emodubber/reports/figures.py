@@ -50,11 +50,26 @@ def _plt():
     return plt
 
 
-def save_figure(fig, path: str | Path, dpi: int = 150) -> Path:
-    """Write ``fig`` as PNG at ``path`` atomically (a crash never leaves half a file)."""
+def save_figure(fig, path: str | Path, dpi: int = 150, record: Any = None, synthetic: bool = True) -> Path:
+    """Write ``fig`` as PNG at ``path`` atomically (a crash never leaves half a file).
+
+    With ``record`` (a ``RunRecord`` or its dict) the PNG carries its provenance in text chunks:
+    ``Source`` = JSON {profile, seed, commit, started, corpus}, readable with PIL's ``Image.open(p).text``.
+    """
+    import json
+
+    from emodubber import __version__
+
     path = Path(path)
+    meta = {"Software": f"emodubber {__version__}"}
+    if record is not None:
+        from emodubber.reports.tables import record_dict
+
+        d = record_dict(record)
+        meta["Source"] = json.dumps({k: d.get(k) for k in ("profile", "seed", "commit", "started")}
+                                    | {"corpus": "synthetic" if synthetic else "as configured"})
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight", metadata=meta)
     return path
 
 
@@ -427,15 +442,19 @@ def plot_mel_pair(mel_a: Any, mel_b: Any, titles: Sequence[str] = ("ground truth
 
 def plot_attention(attn: Any, durations: Sequence[int] | None = None, phones: Sequence[str] | None = None,
                    layout: str = "FP", fps: int = 25, title: str | None = "LPA attention: lip frames → phonemes",
-                   path: str | Path | None = None, figsize: tuple[float, float] | None = None):
+                   mel_per_frame: int | None = None, path: str | Path | None = None,
+                   figsize: tuple[float, float] | None = None):
     """Lip–phoneme attention as an image (phonemes up, video frames across), with the MAS path overlaid.
 
     ``attn`` is ``[F, P]`` (``layout="FP"``, the LPA's lip-query attention) or ``[P, F]`` (``"PF"``).
-    ``durations`` (frames per phoneme, summing to F) draws the hard alignment as white boxes;
-    ``phones`` labels the phoneme axis.
+    ``durations`` (video frames per phoneme, summing to at most F) draws the hard alignment as white
+    boxes; with ``mel_per_frame=4`` they are mel-frame durations (``synthesise()['durations']``) and
+    are divided by it. ``phones`` labels the phoneme axis. A leading batch axis of size 1 is dropped.
     """
     plt = _plt()
     a = to_numpy(attn).astype(float)
+    if a.ndim == 3 and a.shape[0] == 1:
+        a = a[0]
     if a.ndim != 2:
         raise ValueError(f"attention must be 2-D, got {a.shape}")
     if layout not in ("FP", "PF"):
@@ -443,7 +462,10 @@ def plot_attention(attn: Any, durations: Sequence[int] | None = None, phones: Se
     pf = a.T if layout == "FP" else a
     P, F = pf.shape
     if durations is not None:
-        dur = np.asarray(to_numpy(durations)).astype(int).reshape(-1)
+        dur = np.asarray(to_numpy(durations)).astype(float).reshape(-1)
+        if mel_per_frame:
+            dur = dur / mel_per_frame
+        dur = np.rint(dur).astype(int)
         if len(dur) != P:
             raise ValueError(f"{len(dur)} durations for {P} phonemes (attention {a.shape}, layout {layout})")
         if dur.sum() > F or (dur < 0).any():

@@ -172,6 +172,8 @@ def test_attention_plot_checks_durations():
     assert len(fig.axes[0].patches) == 6
     assert fig.axes[0].get_ylabel() == "phoneme" and "frame" in fig.axes[0].get_xlabel()
     F.plot_attention(attn.T, layout="PF")
+    fig = F.plot_attention(attn[None], durations=[20] * 6, mel_per_frame=4)  # mel-frame durations, batch axis
+    assert len(fig.axes[0].patches) == 6
     with pytest.raises(ValueError):
         F.plot_attention(attn, durations=[5] * 5)
     with pytest.raises(ValueError):
@@ -201,3 +203,15 @@ def test_mel_pair_shares_colour_scale():
     ims = [ax.images[0] for ax in fig.axes[:2]]
     assert ims[0].get_clim() == ims[1].get_clim()
     assert [ax.get_title() for ax in fig.axes[:2]] == ["GT", "ours"]
+
+
+def test_save_figure_embeds_provenance(tmp_path):
+    import json
+
+    from PIL import Image
+
+    fig = F.plot_mel_pair(*planted())
+    p = F.save_figure(fig, tmp_path / "sub" / "m.png", dpi=40, record={"profile": "cpu", "seed": 3, "commit": "c0ffee"})
+    src = json.loads(Image.open(p).text["Source"])
+    assert src == {"profile": "cpu", "seed": 3, "commit": "c0ffee", "started": None, "corpus": "synthetic"}
+    assert [q.name for q in p.parent.iterdir()] == ["m.png"]  # no temporary file left
