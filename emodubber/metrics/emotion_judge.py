@@ -1,0 +1,335 @@
+"""The emotion judge: a speech emotion classifier on clean log-mels, trained on the emotional corpus.
+
+It measures the model and is kept apart from it: a different network from the model's guidance expert
+(``emodubber.models.emotion``), trained on clean speech (not on noisy flow states φ_t), never on the test
+split, and validated on speakers *and* sentences it never saw (:func:`split_emotion_records`).
+
+Outputs (names used in every table):
+
+- ``emotion_pred``      — argmax class (one of ``EMOTIONS``);
+- ``is_posterior``      — posterior of the asked-for emotion; **IS** (intensity score) = its mean over clips;
+- ``emotion_correct``   — ``emotion_pred == asked``; emotion accuracy = its mean;
+- :meth:`EmotionJudge.embed` — the pooled ``emotion_embed_dim`` embedding the t-SNE figure plots.
+
+Network (shape lines on ``forward``): 4 Conv1d-BN-ReLU blocks over the 80 mel bins (two with max-pool ×2),
+masked mean + std pooling over time, a Linear → ReLU embedding, a Linear classifier. Input: log-mel of
+``emodubber.data.features.log_mel`` normalised per bin with the train-set mean / std stored in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from emodubber.config import EMOTIONS, AudioConfig
+from emodubber.metrics.audio_io import AudioInput, load_audio, sha256_file
+
+__all__ = ["EmotionJudge", "EmotionJudgeNet", "train_emotion_judge", "validate_emotion_judge",
+           "split_emotion_records", "emotion_judge_path", "intensity_score"]
+
+
+def emotion_judge_path(cfg) -> Path:
+    """``<work_dir>/judges/emotion_judge.pt`` (+ ``.sha256``, ``.json``)."""
+    return cfg.work_dir / "judges" / "emotion_judge.pt"
+
+
+def intensity_score(posteriors: np.ndarray, asked: Sequence[str]) -> float:
+    """IS: mean posterior of the asked-for emotion (``posteriors`` is ``(n, 7)`` in ``EMOTIONS`` order)."""
+    idx = [EMOTIONS.index(e) for e in asked]
+    return float(np.mean(np.asarray(posteriors)[np.arange(len(idx)), idx])) if idx else math.nan
+
+
+def _net_class():
+    import torch
+    from torch import nn
+
+    class EmotionJudgeNet(nn.Module):
+        """Conv1d stack + masked statistics pooling + embedding + classifier."""
+
+        def __init__(self, n_mels: int = 80, channels: int = 128, embed_dim: int = 128,
+                     n_classes: int = len(EMOTIONS)):
+            super().__init__()
+            self.hparams = dict(n_mels=n_mels, channels=channels, embed_dim=embed_dim, n_classes=n_classes)
+
+            def block(cin, cout):
+                return nn.Sequential(nn.Conv1d(cin, cout, 5, padding=2), nn.BatchNorm1d(cout), nn.ReLU())
+
+            self.blocks = nn.ModuleList([block(n_mels, channels), block(channels, channels),
+                                         block(channels, channels), block(channels, channels)])
+            self.pool_after = (1, 2)  # max-pool ×2 after these blocks
+            self.embed = nn.Sequential(nn.Linear(2 * channels, embed_dim), nn.ReLU())
+            self.classify = nn.Linear(embed_dim, n_classes)
+
+        def embedding(self, mel: "torch.Tensor", lengths: "torch.Tensor") -> "torch.Tensor":
+            """shape: mel (B, n_mels, T), lengths (B,) -> (B, embed_dim)"""
+            x, lens = mel, lengths.clone()
+            for i, b in enumerate(self.blocks):
+                x = b(x)
+                if i in self.pool_after:
+                    x = torch.nn.functional.max_pool1d(x, 2, ceil_mode=True)
+                    lens = torch.div(lens + 1, 2, rounding_mode="floor")
+            mask = (torch.arange(x.shape[-1])[None, :] < lens[:, None]).float()[:, None]  # (B, 1, T')
+            n = mask.sum(-1).clamp_min(1.0)
+            mean = (x * mask).sum(-1) / n
+            var = (((x - mean[..., None]) ** 2) * mask).sum(-1) / n
+            return self.embed(torch.cat([mean, torch.sqrt(var + 1e-5)], dim=1))
+
+        def forward(self, mel: "torch.Tensor", lengths: "torch.Tensor") -> "torch.Tensor":
+            """shape: mel (B, n_mels, T), lengths (B,) -> logits (B, n_classes)"""
+            return self.classify(self.embedding(mel, lengths))
+
+    return EmotionJudgeNet
+
+
+def EmotionJudgeNet(**kw):  # noqa: N802 - a factory named like the class it builds (torch is lazy)
+    return _net_class()(**kw)
+
+
+def _mel(audio: AudioInput, a: AudioConfig) -> np.ndarray:
+    from emodubber.data.features import log_mel
+
+    return log_mel(audio.wav, a)
+
+
+def _batch(mels: Sequence[np.ndarray], mean: np.ndarray, std: np.ndarray):
+    import torch
+
+    T = max(m.shape[1] for m in mels)
+    x = np.zeros((len(mels), mels[0].shape[0], T), np.float32)
+    for i, m in enumerate(mels):
+        x[i, :, : m.shape[1]] = (m - mean[:, None]) / std[:, None]
+    return torch.from_numpy(x), torch.tensor([m.shape[1] for m in mels])
+
+
+class EmotionJudge:
+    """A trained emotion judge (CPU). ``from_config(cfg)`` loads ``<work_dir>/judges/emotion_judge.pt``."""
+
+    def __init__(self, weights: str | Path):
+        import torch
+
+        weights = Path(weights)
+        if not weights.exists():
+            raise FileNotFoundError(f"emotion judge weights {weights} do not exist (train it: notebooks/07_judges)")
+        ck = torch.load(weights, map_location="cpu", weights_only=False)
+        self.weights_path = weights
+        self.weights_sha256 = sha256_file(weights)
+        self.net = EmotionJudgeNet(**ck["hparams"])
+        self.net.load_state_dict(ck["state_dict"])
+        self.net.eval()
+        self.mean = np.asarray(ck["mel_mean"], np.float32)
+        self.std = np.asarray(ck["mel_std"], np.float32)
+        self.emotions = tuple(ck["emotions"])
+        self.audio = AudioConfig(**ck["audio"])
+        self.meta = {k: ck[k] for k in ("steps", "seed", "train_speakers", "heldout_speakers") if k in ck}
+
+    @classmethod
+    def from_config(cls, cfg) -> "EmotionJudge":
+        return cls(emotion_judge_path(cfg))
+
+    @property
+    def settings(self) -> dict:
+        return {"judge": "emotion judge trained here (clean log-mel CNN)", "weights_path": str(self.weights_path),
+                "weights_sha256": self.weights_sha256, "emotions": list(self.emotions), **self.meta}
+
+    def _mels(self, audios) -> tuple[list[np.ndarray | None], list[str]]:
+        mels, reasons = [], []
+        for a in audios:
+            if not isinstance(a, AudioInput):
+                a = load_audio(a, self.audio.sample_rate, warn=False)
+            if not a.ok:
+                mels.append(None)
+                reasons.append(a.reason)
+            else:
+                mels.append(_mel(a, self.audio))
+                reasons.append("")
+        return mels, reasons
+
+    def _run(self, audios, what: str, batch_size: int = 32) -> tuple[np.ndarray, list[str]]:
+        import torch
+
+        mels, reasons = self._mels(audios)
+        dim = self.net.hparams["embed_dim"] if what == "embed" else len(self.emotions)
+        out = np.full((len(mels), dim), np.nan, np.float32)
+        ok = [i for i, m in enumerate(mels) if m is not None]
+        with torch.inference_mode():
+            for s in range(0, len(ok), batch_size):
+                idx = ok[s:s + batch_size]
+                x, lens = _batch([mels[i] for i in idx], self.mean, self.std)
+                y = self.net.embedding(x, lens) if what == "embed" else torch.softmax(self.net(x, lens), -1)
+                out[idx] = y.numpy()
+        return out, reasons
+
+    def predict(self, audios) -> tuple[np.ndarray, list[str]]:
+        """(posteriors ``(n, 7)`` in ``EMOTIONS`` order — NaN rows for unusable audio, reasons)."""
+        return self._run(audios, "posterior")
+
+    def embed(self, audios) -> tuple[np.ndarray, list[str]]:
+        """(embeddings ``(n, emotion_embed_dim)`` — what the t-SNE figure plots, reasons)."""
+        return self._run(audios, "embed")
+
+    def score(self, audios, asked: Sequence[str]) -> list[dict[str, Any]]:
+        """Per clip: ``emotion_pred``, ``is_posterior`` (posterior of the asked emotion), ``emotion_correct``."""
+        post, reasons = self.predict(audios)
+        rows = []
+        for p, r, e in zip(post, reasons, asked):
+            if r or not np.isfinite(p).all():
+                rows.append({"emotion_pred": "", "is_posterior": math.nan, "emotion_correct": math.nan,
+                             "error": f"emotion: {r}"})
+            else:
+                k = int(np.argmax(p))
+                rows.append({"emotion_pred": self.emotions[k], "is_posterior": float(p[self.emotions.index(e)]),
+                             "emotion_correct": float(self.emotions[k] == e), "error": ""})
+        return rows
+
+
+def split_emotion_records(records, n_heldout_speakers: int = 2, seed: int = 1234, heldout_text_fraction: float = 0.3):
+    """(train, heldout): speakers held out, and no sentence on both sides; the test split never enters train.
+
+    Sentences spoken by both groups (all of them in a parallel, ESD-like corpus) go to the held-out side with
+    probability ``heldout_text_fraction``, else to the train side; a sentence spoken by one group only stays
+    with it. Held-out = held-out speakers × held-out-side sentences; train = the other speakers × the train-side
+    sentences. With fewer than 2 speakers nothing can be held out by speaker.
+    """
+    def norm(t):
+        return " ".join(t.lower().split())
+
+    speakers = sorted({r.speaker for r in records})
+    rng = random.Random(seed)
+    k = min(n_heldout_speakers, max(0, len(speakers) - 1))
+    held_spk = set(rng.sample(speakers, k)) if k else set()
+    held_texts = {norm(r.text) for r in records if r.speaker in held_spk}
+    train_texts = {norm(r.text) for r in records if r.speaker not in held_spk}
+    shared = sorted(held_texts & train_texts)
+    to_held = set(rng.sample(shared, round(heldout_text_fraction * len(shared)))) if shared else set()
+    held_side = (held_texts - train_texts) | to_held
+    held = [r for r in records if r.speaker in held_spk and norm(r.text) in held_side]
+    train = [r for r in records if r.speaker not in held_spk and r.split != "test" and norm(r.text) not in held_side]
+    return train, held
+
+
+def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
+                        log: Callable[[str], Any] = print, seed: int | None = None,
+                      corpus_dir: str | Path | None = None) -> dict:
+    """Train on the emotional corpus (``emotion.jsonl``) minus held-out speakers/sentences; write weights + hash.
+
+    ``cfg.judges.emotion_judge_train``: steps, batch size, lr, time budget. Returns the training record
+    (steps, wall time, train/held-out accuracy, speakers, weights path and SHA-256).
+    """
+    import torch
+
+    from emodubber.data.manifest import read_manifest
+    from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, progress, seed_everything
+
+    st = cfg.judges.emotion_judge_train
+    seed = cfg.seed if seed is None else seed
+    seed_everything(seed)
+    rng = np.random.default_rng(seed)
+    corpus_dir = Path(corpus_dir) if corpus_dir else cfg.corpus_dir
+    if records is None:
+        records = read_manifest(corpus_dir / "emotion.jsonl")
+    train, held = split_emotion_records(records, cfg.judges.emotion_heldout_speakers, seed)
+    if len(train) < 2:
+        raise ValueError(f"the emotion judge needs train clips, got {len(train)} after holding out speakers")
+
+    def load(recs):
+        mels, labels = [], []
+        for r in recs:
+            a = load_audio(r.path(corpus_dir, "wav"), cfg.audio.sample_rate, warn=False)
+            if a.ok:
+                mels.append(_mel(a, cfg.audio))
+                labels.append(EMOTIONS.index(r.emotion))
+        return mels, np.asarray(labels)
+
+    t_load = time.perf_counter()
+    mels, y = load(train)
+    cat = np.concatenate(mels, axis=1)
+    mean, std = cat.mean(1).astype(np.float32), (cat.std(1) + 1e-3).astype(np.float32)
+    log(f"emotion judge: {len(mels)} train clips ({len({r.speaker for r in train})} speakers), "
+        f"{len(held)} held-out clips, mels in {time.perf_counter() - t_load:.0f} s")
+
+    net = EmotionJudgeNet(n_mels=cfg.audio.n_mels, embed_dim=cfg.judges.emotion_embed_dim)
+    opt = torch.optim.AdamW(net.parameters(), lr=st.lr, weight_decay=st.weight_decay or 1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=st.lr, total_steps=max(st.steps, 2), pct_start=0.1)
+    B = min(st.batch_size, len(mels))
+    t0 = time.perf_counter()
+    losses, step = [], 0
+    bar = progress(total=st.steps, desc="emotion judge")
+    net.train()
+    while step < st.steps:
+        if st.time_budget_s and time.perf_counter() - t0 > st.time_budget_s:
+            log(f"emotion judge: time budget spent after {step} steps")
+            break
+        idx = rng.choice(len(mels), B, replace=False)
+        batch = []
+        for i in idx:  # gain jitter (±2 dB) and a random crop of ≥ 1 s: robust to level and length
+            m = mels[i] + rng.uniform(-0.23, 0.23)
+            T = m.shape[1]
+            L = int(rng.integers(min(T, 100), T + 1))
+            s = int(rng.integers(0, T - L + 1))
+            batch.append(m[:, s:s + L])
+        x, lens = _batch(batch, mean, std)
+        loss = torch.nn.functional.cross_entropy(net(x, lens), torch.from_numpy(y[idx]).long())
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), st.grad_clip or 5.0)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        step += 1
+        bar.update(1)
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+    bar.close()
+    wall = time.perf_counter() - t0
+    net.eval()
+    out_path = Path(out_path) if out_path else emotion_judge_path(cfg)
+    ck = {"state_dict": net.state_dict(), "hparams": net.hparams, "mel_mean": mean, "mel_std": std,
+          "emotions": list(EMOTIONS), "audio": dict(cfg.audio.__dict__), "steps": step, "seed": seed,
+          "train_speakers": sorted({r.speaker for r in train}), "heldout_speakers": sorted({r.speaker for r in held}),
+          "kind": "emotion_judge"}
+    with atomic_path(out_path) as tmp:
+        torch.save(ck, tmp)
+    sha = sha256_file(out_path)
+    atomic_write_text(out_path.with_suffix(".pt.sha256"), f"{sha}  {out_path.name}\n")
+    sub = rng.choice(len(mels), min(len(mels), 400), replace=False)
+    with torch.inference_mode():
+        pred = np.concatenate([net(*_batch([mels[i] for i in sub[k:k + 64]], mean, std)).argmax(-1).numpy()
+                               for k in range(0, len(sub), 64)])
+    train_acc = float(np.mean(pred == y[sub]))
+    rec = {"weights": str(out_path), "sha256": sha, "steps": step, "wall_time_s": round(wall, 1),
+           "train_clips": len(mels), "heldout_clips": len(held), "train_speakers": ck["train_speakers"],
+           "heldout_speakers": ck["heldout_speakers"], "final_loss": float(np.mean(losses[-20:])),
+           "train_acc_subset": train_acc, "loss_curve": [round(v, 4) for v in losses]}
+    atomic_write_json(out_path.with_suffix(".json"), rec)
+    log(f"emotion judge: {step} steps in {wall:.0f} s, loss {rec['final_loss']:.3f}, sha256 {sha[:12]}")
+    return rec
+
+
+def validate_emotion_judge(judge: EmotionJudge, records, corpus_dir: str | Path, n_heldout_speakers: int = 2,
+                           seed: int = 1234):
+    """Accuracy and IS on the held-out speakers/sentences of :func:`split_emotion_records` (same seed as training).
+
+    Returns ``(table, summary)``: one row per held-out clip (speaker, emotion, intensity, prediction,
+    posterior of the true emotion) and ``accuracy``, ``IS``, per-emotion accuracy and the confusion matrix.
+    """
+    import pandas as pd
+
+    _, held = split_emotion_records(records, n_heldout_speakers, seed)
+    corpus_dir = Path(corpus_dir)
+    rows = judge.score([r.path(corpus_dir, "wav") for r in held], [r.emotion for r in held])
+    df = pd.DataFrame([{"clip_id": r.clip_id, "speaker": r.speaker, "emotion": r.emotion,
+                        "intensity": r.intensity, **row} for r, row in zip(held, rows)])
+    summary: dict[str, Any] = {"n_clips": len(df), "heldout_speakers": sorted({r.speaker for r in held}),
+                               "weights_sha256": judge.weights_sha256}
+    if len(df):
+        ok = df[df.error == ""]
+        summary["accuracy"] = float(ok.emotion_correct.mean())
+        summary["IS"] = float(ok.is_posterior.mean())
+        summary["accuracy_by_emotion"] = {k: float(v) for k, v in ok.groupby("emotion").emotion_correct.mean().items()}
+        summary["confusion"] = pd.crosstab(ok.emotion, ok.emotion_pred).to_dict()
+    return df, summary

@@ -1,0 +1,95 @@
+import math
+import subprocess
+
+import numpy as np
+import pytest
+
+from emodubber.config import EMOTIONS
+from emodubber.metrics.emotion_judge import intensity_score, split_emotion_records
+from tests.conftest import needs_tools
+
+
+def _rec(cid, spk, text, emo, split="train"):
+    from emodubber.data.manifest import ClipRecord
+
+    return ClipRecord(clip_id=cid, corpus="synthetic-emotion", speaker=spk, text=text, phonemes=["sil"],
+                      phone_spans=[[0.0, 1.0]], wav=f"{cid}.wav", emotion=emo, split=split)
+
+
+def test_split_holds_speakers_sentences_and_test_split_apart():
+    texts = ["bin blue at f two now", "set red by g nine soon", "lay white in z one again"]
+    recs = [_rec(f"{s}{i}{e}", s, texts[(i + k) % 3], e, "test" if i == 2 and s == "a" else "train")
+            for k, s in enumerate("abcd") for i in range(3) for e in ("neutral", "happy")]
+    train, held = split_emotion_records(recs, n_heldout_speakers=1, seed=0)
+    held_spk = {r.speaker for r in held}
+    assert len(held_spk) == 1 and not held_spk & {r.speaker for r in train}
+    assert not {r.text for r in held} & {r.text for r in train}
+    assert all(r.split != "test" for r in train)
+    assert train and held
+
+
+def test_split_of_a_corpus_with_unique_sentences_keeps_every_clip():
+    recs = [_rec(f"{s}{i}", s, f"sentence {s} {i}", "neutral") for s in "abc" for i in range(4)]
+    train, held = split_emotion_records(recs, n_heldout_speakers=1, seed=0)
+    assert len(train) + len(held) == len(recs)
+
+
+def test_intensity_score_is_mean_posterior_of_the_asked_emotion():
+    p = np.zeros((2, len(EMOTIONS)))
+    p[0, EMOTIONS.index("happy")] = 0.8
+    p[1, EMOTIONS.index("sad")] = 0.4
+    assert intensity_score(p, ["happy", "sad"]) == pytest.approx(0.6)
+
+
+@pytest.fixture(scope="module")
+def emo_corpus(tmp_path_factory):
+    """3 flite voices x 4 sentences x {neutral, happy (higher, faster), sad (lower, slower)}."""
+    from emodubber.data.manifest import write_manifest
+    from tests.metrics.conftest import SENTENCES
+
+    root = tmp_path_factory.mktemp("emo")
+    style = {"neutral": [], "happy": ["--setf", "int_f0_target_mean=190", "--setf", "duration_stretch=0.8"],
+             "sad": ["--setf", "int_f0_target_mean=80", "--setf", "duration_stretch=1.4"]}
+    recs = []
+    for v in ("slt", "rms", "awb"):
+        for i, s in enumerate(SENTENCES):
+            for e, extra in style.items():
+                cid = f"{v}_{i}_{e}"
+                subprocess.run(["flite", "-voice", v, *extra, "-t", s, "-o", str(root / f"{cid}.wav")], check=True)
+                recs.append(_rec(cid, v, s, e))
+    write_manifest(root / "emotion.jsonl", recs)
+    return root, recs
+
+
+@needs_tools
+@pytest.mark.slow
+def test_train_and_use_the_emotion_judge(emo_corpus, smoke_cfg, tmp_path):
+    import soundfile as sf
+
+    from emodubber.metrics.emotion_judge import EmotionJudge, emotion_judge_path, train_emotion_judge, \
+        validate_emotion_judge
+
+    root, recs = emo_corpus
+    smoke_cfg.judges.emotion_judge_train.steps = 40
+    smoke_cfg.judges.emotion_judge_train.batch_size = 12
+    smoke_cfg.judges.emotion_heldout_speakers = 1
+    smoke_cfg.judges.emotion_embed_dim = 16
+    rec = train_emotion_judge(smoke_cfg, recs, corpus_dir=root, log=lambda s: None)
+    curve = rec["loss_curve"]
+    assert np.mean(curve[-10:]) < np.mean(curve[:10])  # it learns
+    assert len(rec["heldout_speakers"]) == 1 and rec["heldout_speakers"][0] not in rec["train_speakers"]
+    judge = EmotionJudge.from_config(smoke_cfg)
+    assert judge.weights_path == emotion_judge_path(smoke_cfg) and judge.weights_sha256 == rec["sha256"]
+
+    wavs = [root / f"{r.clip_id}.wav" for r in recs[:3]]
+    sf.write(tmp_path / "silent.wav", np.zeros(16000, np.float32), 16000)
+    post, reasons = judge.predict(wavs + [tmp_path / "silent.wav"])
+    assert post.shape == (4, len(EMOTIONS)) and np.allclose(post[:3].sum(1), 1, atol=1e-5)
+    assert np.isnan(post[3]).all() and reasons[3] == "silent"
+    emb, _ = judge.embed(wavs)
+    assert emb.shape == (3, 16) and np.isfinite(emb).all()
+    rows = judge.score(wavs, ["neutral", "happy", "sad"])
+    assert all(0 <= r["is_posterior"] <= 1 and r["emotion_pred"] in EMOTIONS for r in rows)
+    df, summary = validate_emotion_judge(judge, recs, root, n_heldout_speakers=1, seed=smoke_cfg.seed)
+    assert 0 < len(df) < 12 and set(df.speaker) == set(rec["heldout_speakers"])
+    assert 0 <= summary["accuracy"] <= 1 and not math.isnan(summary["IS"])
