@@ -9,7 +9,17 @@ the keys of :data:`emodubber.reports.paper.METRICS`). The notebooks call, in ord
    label, and — when ``paper=`` is given — the paper's own block under its own heading (never merged
    into our columns);
 4. :func:`ablation_deltas` / :func:`claim_better` / :func:`claim_close` / ... → :func:`claims_check`
-   → :func:`write_claims` (``name.claims.json``, read by ``reports/README.md``).
+   → :func:`write_claims` (``name.claims.json``, read by ``reports/README.md``). The issue's claims
+   come bundled: :func:`iron_triangle_claims` (Table 4), :func:`ablation_claims`,
+   :func:`emotion_quality_claims` (Table 5), :func:`intensity_claims` (Figure 3).
+
+The judges' tables enter through :func:`from_evaluate` (their column names → the paper's, WER/PER in %)::
+
+    per_clip = pd.concat([from_evaluate(t, system=name, setting=k) for (name, k), t in tables.items()])
+    s = summarise_per_clip(per_clip, order={"system": OUR_TABLE4_ROWS})
+    write_table(format_mean_ci(s), "table4_grid", out, record, "Table 4 ...", paper=paper_table4_block("2"),
+                judges=prov, csv_df=s)
+    write_claims(iron_triangle_claims(s, setting=2), "table4_grid", out, record)
 """
 
 from __future__ import annotations
@@ -47,6 +57,11 @@ __all__ = [
     "claim_curve_above",
     "claims_check",
     "write_claims",
+    "iron_triangle_claims",
+    "ablation_claims",
+    "emotion_quality_claims",
+    "intensity_claims",
+    "ABLATION_EXPECTATIONS",
 ]
 
 #: The label every table of our numbers carries.
@@ -578,3 +593,58 @@ def write_claims(claims: pd.DataFrame, name: str, out_dir: str | Path, record: A
         "n_unknown": sum(h is None for h in hold),
     }
     return atomic_write_json(Path(out_dir) / f"{name}.claims.json", payload)
+
+
+# ------------------------------------------------------------------------------------------
+# The issue's claims, one call each (issue 7: "claims to test, not to assume")
+# ------------------------------------------------------------------------------------------
+
+#: Which metrics each ablated module should help, as the paper frames them: LPA's contrastive loss
+#: (L_cl) aligns lips and phonemes (sync); PE fuses them for pronunciation (intelligibility).
+ABLATION_EXPECTATIONS: dict[str, tuple[str, ...]] = {
+    "EmoDubber w/o L_cl": ("LSE-C", "LSE-D"),
+    "EmoDubber w/o PE": ("WER", "PER"),
+}
+
+
+def iron_triangle_claims(summary: pd.DataFrame, system: str = "EmoDubber", baseline: str = "lip-blind TTS",
+                         setting: Any = None, wer_tol: float = 2.0, per_tol: float = 2.0) -> pd.DataFrame:
+    """Sync without mumbling: ``system`` beats ``baseline`` on LSE-C, LSE-D and MCD while WER and PER
+    stay within ``wer_tol`` / ``per_tol`` points (WER/PER in %, see :func:`from_evaluate`)."""
+    metrics = [m for m in ("LSE-C", "LSE-D", "MCD") if m in summary.columns]
+    parts: list[Any] = [claim_better(summary, system, baseline, metrics, setting)]
+    for m, tol in (("WER", wer_tol), ("PER", per_tol)):
+        if m in summary.columns:
+            parts.append(claim_close(summary, system, baseline, m, tol, setting))
+    return claims_check(*parts)
+
+
+def ablation_claims(summary: pd.DataFrame, full: str = "EmoDubber", setting: Any = None,
+                    expectations: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """The full model is better than each ablation on the metrics its module should help
+    (:data:`ABLATION_EXPECTATIONS`); ablations missing from the summary are skipped."""
+    exp = dict(ABLATION_EXPECTATIONS if expectations is None else expectations)
+    systems = set(summary.index.get_level_values(_system_level(summary)))
+    parts = [claim_better(summary, full, abl, [m for m in ms if m in summary.columns], setting)
+             for abl, ms in exp.items() if abl in systems]
+    return claims_check(*parts)
+
+
+def emotion_quality_claims(summary: pd.DataFrame, reference: str = "neutral", wer_tol: float = 2.0,
+                           secs_tol: float = 2.0, per_tol: float | None = None) -> pd.DataFrame:
+    """Table 5: under guidance each emotion's WER rises ≤ ``wer_tol`` points and SECS falls ≤ ``secs_tol``
+    points against ``reference`` (and PER ≤ ``per_tol`` when given). ``summary`` is indexed by emotion."""
+    parts: list[Any] = []
+    for m, tol in (("WER", wer_tol), ("SECS", secs_tol), ("PER", per_tol)):
+        if tol is not None and m in summary.columns:
+            parts.append(claim_change_within(summary, reference, m, tol))
+    return claims_check(*parts)
+
+
+def intensity_claims(curves: pd.DataFrame, upper: str = "beta=alpha/4", lower: str = "beta=0",
+                     value: str = "IS") -> pd.DataFrame:
+    """Figure 3: IS rises with α on every curve (Spearman ρ > 0) and ``upper`` lies above ``lower``."""
+    from emodubber.reports.figures import spearman_table
+
+    return claims_check(claim_increasing(spearman_table(curves, value)),
+                        claim_curve_above(curves, upper, lower, value))

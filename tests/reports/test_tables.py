@@ -191,3 +191,36 @@ def test_from_evaluate_maps_the_judges_columns():
     both.attrs = {}
     with pytest.raises(ValueError):
         from_evaluate(both)
+
+
+def test_bundled_claims():
+    from emodubber.reports.tables import ablation_claims, emotion_quality_claims, intensity_claims, iron_triangle_claims
+
+    rng = np.random.default_rng(0)
+    rows = []
+    quality = {"EmoDubber": (7, 7, 10, 20, 5), "lip-blind TTS": (4, 9, 9, 19, 6),
+               "EmoDubber w/o L_cl": (5, 8.5, 10, 20, 5.2), "EmoDubber w/o PE": (6.5, 7.2, 14, 26, 5.1)}
+    for sys_, (c, d, w, p, m) in quality.items():
+        for i in range(6):
+            rows.append({"system": sys_, "LSE-C": c + rng.normal(0, .1), "LSE-D": d + rng.normal(0, .1),
+                         "WER": w + rng.normal(0, .1), "PER": p + rng.normal(0, .1), "MCD": m + rng.normal(0, .05)})
+    s = summarise_per_clip(pd.DataFrame(rows), group_cols=["system"])
+    it = iron_triangle_claims(s)
+    assert len(it) == 5 and it["holds"].tolist() == [True, True, True, True, True]
+    strict = iron_triangle_claims(s, wer_tol=0.5)
+    assert strict["holds"].tolist()[3] is False  # WER 10 vs 9: more than 0.5 points worse
+    ab = ablation_claims(s)
+    assert len(ab) == 4 and ab["holds"].all()
+    assert ablation_claims(s.drop(index="EmoDubber w/o PE")).shape[0] == 2
+
+    emo = pd.DataFrame({"emotion": ["neutral", "sad", "angry"] * 4,
+                        "WER": [10, 11, 13] * 4, "SECS": [90, 89, 89.5] * 4, "PER": [20, 20, 20] * 4})
+    q = emotion_quality_claims(summarise_per_clip(emo, group_cols=["emotion"]))
+    assert dict(zip(q["claim"], q["holds"])) == {
+        "sad: WER rises ≤ 2 points against neutral": True, "angry: WER rises ≤ 2 points against neutral": False,
+        "sad: SECS falls ≤ 2 points against neutral": True, "angry: SECS falls ≤ 2 points against neutral": True}
+
+    curves = pd.DataFrame([{"emotion": "sad", "curve": c, "alpha": a, "IS": a / 5 * (1 if c == "beta=0" else 1.2)}
+                           for c in ("beta=alpha/4", "beta=0") for a in np.linspace(0, 5, 13)])
+    ic = intensity_claims(curves)
+    assert len(ic) == 3 and ic["holds"].all()
