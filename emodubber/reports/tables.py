@@ -156,6 +156,9 @@ def provenance_markdown(record: Any, judges: Mapping[str, str] | None = None) ->
         f"- started: {d.get('started', '?')}; wall time: {wall}",
     ]
     if judges and any(isinstance(v, Mapping) for v in judges.values()):
+        if judges.get("setting_description"):
+            lines.append(f"- {judges['setting_description']}"
+                         + (f"; SECS column: `{judges['secs_column']}`" if judges.get("secs_column") else ""))
         judges = judge_hashes(judges)
     if judges:
         lines.append("- judges' weights (sha256): " + ", ".join(f"{k} `{v}`" for k, v in judges.items()))

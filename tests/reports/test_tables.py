@@ -174,7 +174,7 @@ def test_from_evaluate_maps_the_judges_columns():
     t = pd.DataFrame({"clip": ["a", "b"], "lse_c": [7.0, 6.0], "lse_d": [7.5, 8.0], "av_offset": [-2, 1],
                       "wer": [0.1, 0.0], "per": [0.2, 0.3], "secs_vs_reference": [80.0, 82.0], "mcd": [9.0, 9.5],
                       "mcd_dtw": [5.0, 6.0], "mcd_dtw_sl": [6.0, 7.0], "is_posterior": [0.4, 0.6]})
-    prov = {"setting": 2, "secs_column": "secs_vs_reference",
+    prov = {"setting": 2, "secs_column": "secs_vs_reference", "setting_description": "Setting 2: another clip",
             "judges": {"sync": {"weights_sha256": "s" * 64}, "speaker": {"weights_sha256": "r" * 64}, "asr": {}}}
     t.attrs["provenance"] = prov
     df = from_evaluate(t, system="EmoDubber")
@@ -186,7 +186,8 @@ def test_from_evaluate_maps_the_judges_columns():
     s = summarise_per_clip(df)
     assert s.loc[("EmoDubber", 2), "SECS"] == pytest.approx(81.0)
     assert judge_hashes(prov) == {"sync": "s" * 64, "speaker": "r" * 64}
-    assert "s" * 64 in provenance_markdown({"profile": "x"}, prov)
+    md = provenance_markdown({"profile": "x"}, prov)
+    assert "s" * 64 in md and "Setting 2: another clip; SECS column: `secs_vs_reference`" in md
     both = t.assign(secs_vs_target=[1.0, 2.0])
     both.attrs = {}
     with pytest.raises(ValueError):
