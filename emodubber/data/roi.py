@@ -150,7 +150,7 @@ def crop_rois(frames: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def extract_mouth_rois(path: str | Path, size: int, detect_every: int = 4, smooth: int = 5) -> RoiResult:
+def extract_mouth_rois(path: str | Path, size: int, detect_every: int = 6, smooth: int = 5) -> RoiResult:
     """Mouth ROIs of the video at ``path``: uint8 ``[F, size, size]`` (see the module docstring)."""
     frames, fps = read_video(path)
     faces = detect_faces(frames, detect_every=detect_every)
