@@ -8,7 +8,7 @@ Mels follow the package contract: ``[n_mels, T]`` log-mel, 100 frames per second
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -231,7 +231,8 @@ def top_difference_regions(mel_a: Any, mel_b: Any, k: int = 3, smooth: tuple[int
 
     The absolute difference is smoothed with a ``smooth = (bins, frames)`` box filter. Repeatedly: take
     the highest remaining point, grow the connected region where the smoothed difference is at least
-    ``rel_threshold`` × that peak, keep its bounding box, and blank it out (with the filter's halo). Stops after ``k`` boxes or
+    ``rel_threshold`` × that peak, keep its bounding box, and blank it out (with the filter's halo).
+    Stops after ``k`` boxes or
     when the next peak falls below ``min_rel_peak`` × the first one (so identical mels give no box and a
     single change gives one). ``mel_b`` is resampled in time to ``mel_a``'s length when they differ.
     """
@@ -301,8 +302,10 @@ def _draw_regions(ax, regions: Sequence[Region], sr: int, hop: int, colour: str 
 
 def plot_emotion_mels(neutral: Any, emotional: Mapping[str, Any], f0: Mapping[str, Any] | None = None,
                       k: int = 2, sr: int = 16000, hop: int = 160, titles: Mapping[str, str] | None = None,
-                      title: str | None = "The same clip: guided emotions (top) vs neutral (bottom) — ours, synthetic corpus",
-                      f0_max: float = 400.0, path: str | Path | None = None, figsize: tuple[float, float] | None = None):
+                      title: str | None = ("The same clip: guided emotions (top) vs neutral (bottom) — "
+                                           "ours, synthetic corpus"),
+                      f0_max: float = 400.0, path: str | Path | None = None,
+                      figsize: tuple[float, float] | None = None):
     """Figure 4: for each emotion, the guided mel (top) above the same clip's neutral mel (bottom).
 
     ``emotional`` maps emotion → mel (``[n_mels, T]``), e.g. surprised / angry / sad. The ``k`` regions

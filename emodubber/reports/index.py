@@ -98,12 +98,13 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
     md.append("\n## Run record\n\n")
     if rec:
         wall = rec.get("wall_time_s")
+        wall_s = f"{wall:.0f} s ({wall / 60:.1f} min)" if isinstance(wall, (int, float)) else "—"
+        machine = _esc(_machine_summary(rec.get("machine")))
         md += [
             "| profile | seed | commit | machine | started | ended | wall time | status |\n",
             "|---|---|---|---|---|---|---|---|\n",
-            f"| `{profile}` | {rec.get('seed', '?')} | `{rec.get('commit', '?')}` | {_esc(_machine_summary(rec.get('machine')))} "
-            f"| {rec.get('started', '?')} | {rec.get('ended') or '—'} | "
-            f"{f'{wall:.0f} s ({wall / 60:.1f} min)' if isinstance(wall, (int, float)) else '—'} | {rec.get('status', '?')} |\n",
+            f"| `{profile}` | {rec.get('seed', '?')} | `{rec.get('commit', '?')}` | {machine} "
+            f"| {rec.get('started', '?')} | {rec.get('ended') or '—'} | {wall_s} | {rec.get('status', '?')} |\n",
         ]
         steps = rec.get("steps") or []
         if steps:
