@@ -332,4 +332,6 @@ def validate_emotion_judge(judge: EmotionJudge, records, corpus_dir: str | Path,
         summary["IS"] = float(ok.is_posterior.mean())
         summary["accuracy_by_emotion"] = {k: float(v) for k, v in ok.groupby("emotion").emotion_correct.mean().items()}
         summary["confusion"] = pd.crosstab(ok.emotion, ok.emotion_pred).to_dict()
-    return df, summary
+    from emodubber.metrics.validation import check
+
+    return df, check("emotion", summary)

@@ -245,4 +245,6 @@ def validate_sync_expert(judge: SyncJudge, records, corpus_dir: str | Path, shif
         summary["conf0_true_gt_shifted"] = float(np.mean(pairs)) if pairs else math.nan
         summary["by_shift"] = json.loads(ok.groupby("shift_frames")[["lse_c", "lse_d", "sync_conf_at0"]]
                                          .mean().round(3).to_json(orient="index"))
-    return df, summary
+    from emodubber.metrics.validation import check
+
+    return df, check("sync_conf0", check("sync_offset", summary))
