@@ -28,7 +28,8 @@ import pandas as pd
 from emodubber.config import EMOTIONS
 from emodubber.viz import EMOTION_COLOURS, draw_mel, to_numpy
 
-__all__ = ["Exploration", "explore", "build_widgets", "run_explorer", "posterior_series", "unpack_speech"]
+__all__ = ["Exploration", "explore", "build_widgets", "run_explorer", "posterior_series", "unpack_speech",
+           "model_synth_fn", "judge_fn_from"]
 
 
 class Exploration(NamedTuple):
@@ -70,6 +71,8 @@ def posterior_series(post: Any, emotions: Sequence[str] = EMOTIONS) -> pd.Series
         if len(p) != len(emotions):
             raise ValueError(f"judge returned {len(p)} probabilities for {len(emotions)} emotions")
         s = pd.Series(p, index=list(emotions))
+    if s.isna().all():  # the judge could not score this audio (silent, too short ...): shown, not hidden
+        return s
     if (s < -1e-6).any() or abs(float(s.sum()) - 1.0) > 1e-3:
         raise ValueError(f"judge output is not a probability distribution (sum {s.sum():.4f})")
     return s
@@ -110,13 +113,16 @@ def explore(synth_fn: Callable, judge_fn: Callable, clip: Any, emotion: str, alp
     draw_mel(ax_m, mel, sr, hop, colorbar=True,
              title=f"clip {clip}: E = {{{emotion}, α = {alpha:g}, β = {beta:g}}}, γ = {gamma:g}, {int(n_steps)} steps")
     colours = [EMOTION_COLOURS.get(e, "k") if e == emotion else "0.75" for e in post.index]
-    ax_p.barh(list(post.index), post.to_numpy(), color=colours)
+    ax_p.barh(list(post.index), post.fillna(0).to_numpy(), color=colours)
     ax_p.invert_yaxis()
     ax_p.set_xlim(0, 1)
     ax_p.set_xlabel("posterior probability")
-    ax_p.set_title(f"emotion judge: IS({emotion}) = {post[emotion]:.2f}")
-    for y, v in enumerate(post.to_numpy()):
-        ax_p.text(min(v + 0.02, 0.85), y, f"{v:.2f}", va="center", fontsize=8)
+    if post.isna().all():
+        ax_p.set_title("emotion judge: could not score this audio")
+    else:
+        ax_p.set_title(f"emotion judge: IS({emotion}) = {post[emotion]:.2f}")
+        for y, v in enumerate(post.to_numpy()):
+            ax_p.text(min(v + 0.02, 0.85), y, f"{v:.2f}", va="center", fontsize=8)
     if path is not None:
         save_figure(fig, path)
     if close:
@@ -200,3 +206,37 @@ def run_explorer(interactive: bool, synth_fn: Callable, judge_fn: Callable, clip
         return ui, out, controls
     keep = {k: v for k, v in kwargs.items() if k in ("seed", "sr", "hop", "emotions")}
     return explore(synth_fn, judge_fn, clip, emotion, alpha, beta, gamma, n_steps, path=path, **keep)
+
+
+def model_synth_fn(model: Any, vocoder: Callable, inputs_for: Callable[[Any], dict], expert: Any = None,
+                   temperature: float = 0.667) -> Callable:
+    """A ``synth_fn`` over a model with ``synthesise(...)`` (``emodubber.models``) and a vocoder.
+
+    ``inputs_for(clip)`` returns the clip's ``synthesise`` inputs (``phonemes``, ``lip``, ``spk_emb`` …);
+    the emotion instruction, γ, the steps, ``temperature``, ``seed`` and the guiding ``expert`` are added
+    here. ``vocoder(mel [1, 80, T]) -> wav [1, N]``. The mel is cut to its ``mel_lengths`` when given.
+    """
+
+    def synth(clip, emotion, alpha, beta, gamma, n_steps, seed=1234):
+        import torch
+
+        with torch.inference_mode():
+            out = model.synthesise(**inputs_for(clip), emotion=emotion, alpha=alpha, beta=beta, gamma=gamma,
+                                   n_steps=n_steps, temperature=temperature, seed=seed, expert=expert)
+            mel = out["mel"][:1]
+            if out.get("mel_lengths") is not None:
+                mel = mel[..., : int(out["mel_lengths"][0])]
+            wav = vocoder(mel)
+        return {"mel": mel[0], "wav": wav.reshape(-1)}
+
+    return synth
+
+
+def judge_fn_from(judge: Any) -> Callable:
+    """A ``judge_fn`` over an emotion judge with ``predict(list_of_wavs) -> (posteriors (n, 7), reasons)``."""
+
+    def judge_fn(wav):
+        post, _reasons = judge.predict([np.asarray(wav, dtype=np.float32)])
+        return post[0]
+
+    return judge_fn

@@ -93,3 +93,38 @@ def test_run_explorer_headless_is_one_call(tmp_path):
     assert isinstance(res, Exploration) and len(s.calls) == 1
     assert s.calls[0]["clip"] == "a" and s.calls[0]["seed"] == 2
     assert (tmp_path / "e.png").exists()
+
+
+def test_adapters_for_model_and_judge(tmp_path):
+    torch = pytest.importorskip("torch")
+    from emodubber.reports.explorer import judge_fn_from, model_synth_fn
+
+    seen = {}
+
+    class FakeModel:
+        def synthesise(self, phonemes, lip=None, spk_emb=None, emotion=None, alpha=0.0, beta=0.0, gamma=1.0,
+                       n_steps=10, temperature=0.667, seed=1234, expert=None):
+            seen.update(phonemes=phonemes, emotion=emotion, alpha=alpha, seed=seed, expert=expert, temperature=temperature)
+            g = torch.Generator().manual_seed(seed)
+            return {"mel": torch.randn(1, 80, 40, generator=g), "mel_lengths": torch.tensor([32])}
+
+    class FakeJudge:
+        def predict(self, audios):
+            assert isinstance(audios, list) and audios[0].dtype == np.float32
+            p = np.full((1, len(EMOTIONS)), 0.5 / (len(EMOTIONS) - 1), np.float32)
+            p[0, EMOTIONS.index("sad")] = 0.5
+            return p, [""]
+
+    synth = model_synth_fn(FakeModel(), lambda mel: torch.zeros(1, mel.shape[-1] * 160),
+                           lambda clip: {"phonemes": torch.tensor([1, 2, 3]), "spk_emb": torch.zeros(256)},
+                           expert="EXPERT", temperature=0.5)
+    res = explore(synth, judge_fn_from(FakeJudge()), "c", "sad", 2.0, 0.5, 1.0, 4, seed=9)
+    assert seen["emotion"] == "sad" and seen["alpha"] == 2.0 and seen["seed"] == 9 and seen["expert"] == "EXPERT"
+    assert len(res.audio) == 32 * 160  # the mel was cut to its length before vocoding
+    assert res.intensity == pytest.approx(0.5)
+
+    # an audio the judge cannot score gives a NaN posterior shown as such, not a crash
+    nan_judge = type("J", (), {"predict": lambda self, a: (np.full((1, len(EMOTIONS)), np.nan), ["silent"])})()
+    res = explore(synth, judge_fn_from(nan_judge), "c", "sad", 2.0, 0.5, 1.0, 4)
+    assert res.posterior.isna().all()
+    assert any("could not score" in ax.get_title() for ax in res.figure.axes)
