@@ -175,7 +175,8 @@ def spearman_table(df: pd.DataFrame, value: str = "IS") -> pd.DataFrame:
     summ = intensity_summary(df, value)
     rows = []
     for (emo, c), s in summ.groupby(["emotion", "curve"], sort=False):
-        raw = df[(df["emotion"] == emo) & (df["curve"] == c)]
+        raw = df[(df["emotion"] == emo) & (df["curve"] == c)].dropna(subset=["alpha", value])
+        s = s.dropna(subset=["mean"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             r = stats.spearmanr(s["alpha"], s["mean"]) if len(s) > 1 else (np.nan, np.nan)
@@ -404,13 +405,20 @@ def plot_tsne(embeddings_a: Any, labels_a: Sequence[str], embeddings_b: Any, lab
     palette = {e: EMOTION_COLOURS.get(e, "k") for e in order}
     sils = []
     for ax, emb, lab, name in zip(axes, (embeddings_a, embeddings_b), (labels_a, labels_b), titles):
+        emb, lab = to_numpy(emb).astype(float), np.asarray([str(x) for x in lab])
+        if len(emb) != len(lab):
+            raise ValueError(f"{name}: {len(emb)} embeddings for {len(lab)} labels")
+        ok = np.isfinite(emb).all(axis=1)  # the judge gives NaN rows for audio it cannot use
+        dropped = int((~ok).sum())
+        emb, lab = emb[ok], lab[ok]
         xy = tsne_embed(emb, seed=seed, perplexity=perplexity)
         sil = silhouette(emb, lab)
         sils.append(sil)
         frame = pd.DataFrame({"t-SNE 1": xy[:, 0], "t-SNE 2": xy[:, 1], "emotion": [str(x) for x in lab]})
         sns.scatterplot(data=frame, x="t-SNE 1", y="t-SNE 2", hue="emotion", hue_order=order, palette=palette,
                         s=28, alpha=0.85, ax=ax, legend=ax is axes[1])
-        ax.set_title(f"{name}\nsilhouette (embedding space) = {sil:.2f}", fontsize=12)
+        ax.set_title(f"{name}\nsilhouette (embedding space) = {sil:.2f}, n = {len(lab)}"
+                     + (f" ({dropped} unscorable dropped)" if dropped else ""), fontsize=12)
         ax.set_xticks([])
         ax.set_yticks([])
     if axes[1].get_legend() is not None:

@@ -142,6 +142,11 @@ def test_tsne_is_seeded_and_figure_reports_silhouettes(tmp_path):
     legend = fig.axes[1].get_legend()
     assert [t.get_text() for t in legend.get_texts()] == list(EMOTIONS[:4])
     assert (tmp_path / "fig5.png").read_bytes()[:8] == PNG
+    xb[0] = np.nan  # an unscorable clip is dropped and counted, not a crash
+    fig = F.plot_tsne(xa, la, xb, lb)
+    assert "1 unscorable dropped" in fig.axes[1].get_title() and f"n = {len(lb) - 1}" in fig.axes[1].get_title()
+    with pytest.raises(ValueError):
+        F.plot_tsne(xa, la[:-1], xb, lb)
 
 
 def test_emotion_mels_figure(tmp_path):
