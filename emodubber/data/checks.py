@@ -23,7 +23,7 @@ import numpy as np
 from emodubber.text.symbols import SILENCES
 
 __all__ = ["frame_db", "silence_contrast_db", "onset_offset_errors_ms", "mouth_opening", "mouth_audio_correlation",
-           "run_checks", "WEAK_EDGE_PHONES"]
+           "run_checks", "WEAK_EDGE_PHONES", "corpus_frame"]
 
 
 def frame_db(mel: np.ndarray) -> np.ndarray:
@@ -150,3 +150,30 @@ def run_checks(cfg, corpus: str = "dubbing", split: str = "all", max_clips: int 
         "mouth_audio_r_min": agg("mouth_audio_r", np.min),
     }
     return {"rows": rows, "summary": summary}
+
+
+def corpus_frame(cfg):
+    """One row per manifest clip (``part`` = dubbing / emotion): speaker, emotion, intensity, split,
+    duration, whether it has features and, if skipped, why (a ``pandas.DataFrame``)."""
+    import json
+
+    import pandas as pd
+
+    from emodubber.data.features import MANIFESTS
+    from emodubber.data.manifest import read_manifest
+
+    rows = []
+    for part in MANIFESTS:
+        p = cfg.corpus_dir / f"{part}.jsonl"
+        if not p.exists():
+            continue
+        ipath = cfg.features_dir / f"{part}.index.json"
+        index = json.loads(ipath.read_text()) if ipath.exists() else {"clips": {}, "skipped": {}}
+        for r in read_manifest(p):
+            rows.append({"part": part, "clip_id": r.clip_id, "speaker": r.speaker, "emotion": r.emotion,
+                         "intensity": r.intensity, "split": r.split, "duration_s": r.duration_s,
+                         "n_phones": len(r.phonemes), "has_video": bool(r.video or r.extra.get("lip_features")),
+                         "features": r.clip_id in index["clips"], "skipped": index["skipped"].get(r.clip_id, "")})
+    if not rows:
+        raise FileNotFoundError(f"no manifest in {cfg.corpus_dir}: build the corpus first (emodubber prepare)")
+    return pd.DataFrame(rows)

@@ -52,7 +52,7 @@ from emodubber.utils import atomic_path, atomic_write_json, progress
 __all__ = ["FEATURE_VERSION", "ClipSkipped", "FeatureError", "ExtractionReport", "log_mel", "stft_magnitude",
            "spans_to_durations", "gt_sim_matrix", "phone_means", "frame_f0", "speaker_embeddings",
            "clip_key", "extract_clip", "extract_features", "compute_stats", "load_index", "load_stats",
-           "feature_path", "MANIFESTS"]
+           "feature_path", "MANIFESTS", "time_extraction"]
 
 log = logging.getLogger(__name__)
 
@@ -502,3 +502,63 @@ def load_stats(cfg: ProfileConfig) -> dict[str, Any]:
     if not p.exists():
         raise FileNotFoundError(f"{p} is missing: run emodubber.data.features.extract_features(cfg) first")
     return json.loads(p.read_text())
+
+
+def time_extraction(cfg: ProfileConfig, corpus: str = "dubbing", n_clips: int = 8) -> dict[str, float]:
+    """CPU milliseconds per clip of each feature step on ``n_clips`` clips of a manifest, in this process,
+    one thread, after one warm-up clip: ``{"mel", "roi", "pitch", "energy+M", "speaker", "total",
+    "audio_s"}`` (``audio_s``: mean clip length in seconds)."""
+    import time
+
+    import torch
+
+    from emodubber.data.roi import extract_mouth_rois
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    pt = time.process_time
+    recs = read_manifest(cfg.corpus_dir / f"{corpus}.jsonl")[: n_clips + 1]
+    if len(recs) < 2:
+        raise FeatureError(f"time_extraction needs at least 2 clips in {corpus}.jsonl")
+    acc = {"mel": 0.0, "roi": 0.0, "pitch": 0.0, "energy+M": 0.0, "speaker": 0.0}
+    wavs = []
+    try:
+        for k, rec in enumerate(recs):
+            t = {}
+            t0 = pt()
+            wav = _read_wav(rec.path(cfg.corpus_dir, "wav"), cfg.audio.sample_rate)
+            mag = stft_magnitude(wav, cfg.audio)
+            mel = log_mel(wav, cfg.audio, magnitude=mag)
+            t["mel"] = pt() - t0
+            t0 = pt()
+            if rec.video:
+                extract_mouth_rois(rec.path(cfg.corpus_dir, "video"), cfg.video.roi_size)
+            t["roi"] = pt() - t0
+            t0 = pt()
+            T = mel.shape[1]
+            f0 = frame_f0(wav, cfg.audio.sample_rate, cfg.audio.hop_length, T)
+            t["pitch"] = pt() - t0
+            t0 = pt()
+            d = spans_to_durations(rec.phone_spans, T, cfg.audio.frames_per_second)
+            phone_means(np.linalg.norm(mag, axis=0), d)
+            gt_sim_matrix(d, math.ceil(T / cfg.mel_per_frame))
+            t["energy+M"] = pt() - t0
+            t0 = pt()
+            speaker_embeddings([wav], cfg.audio.sample_rate)
+            t["speaker"] = pt() - t0
+            if k:  # the first clip warms caches and imports
+                for key in acc:
+                    acc[key] += t[key]
+                wavs.append(len(wav) / cfg.audio.sample_rate)
+        # the batched speaker path that extract_features uses
+        t0 = pt()
+        speaker_embeddings([_read_wav(r.path(cfg.corpus_dir, "wav"), cfg.audio.sample_rate) for r in recs[1:]],
+                           cfg.audio.sample_rate)
+        batched = (pt() - t0) / len(wavs)
+    finally:
+        torch.set_num_threads(threads)
+    out = {k: 1000 * v / len(wavs) for k, v in acc.items()}
+    out["speaker_batched"] = 1000 * batched
+    out["total"] = sum(v for k, v in out.items() if k != "speaker")
+    out["audio_s"] = float(np.mean(wavs))
+    return out
