@@ -1,7 +1,7 @@
 """Lip encoder: mouth-ROI frames (or pre-extracted lip features) → one vector per video frame, 𝓔.
 
 ROI path (``model.lip_input = "roi"``), a small version of the LRW lip-reading front end (DIGEST A.3, F.1):
-Conv3d(1→c0, kernel (5, 5, 5), stride (1, 2, 2)) + BN + ReLU + MaxPool(1, 2, 2) → per-frame 2-D ResNet
+Conv3d(1→c0, kernel (3, 5, 5), stride (1, 2, 2)) + BN + ReLU + MaxPool(1, 2, 2) → per-frame 2-D ResNet
 (one stride-2 stage of two basic blocks per further entry of ``lip_channels``) → global average pool →
 Linear → temporal Conv1d(``lip_temporal_kernel``) with a residual → 𝓔 [B, F, d].
 
@@ -56,7 +56,7 @@ class LipEncoder(nn.Module):
             if len(ch) < 1:
                 raise ValueError("model.lip_channels needs at least one entry (the 3-D front-end width)")
             self.front = nn.Sequential(
-                nn.Conv3d(1, ch[0], (5, 5, 5), stride=(1, 2, 2), padding=(2, 2, 2), bias=False),
+                nn.Conv3d(1, ch[0], (3, 5, 5), stride=(1, 2, 2), padding=(1, 2, 2), bias=False),
                 nn.BatchNorm3d(ch[0]),
                 nn.ReLU(),
                 nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)),

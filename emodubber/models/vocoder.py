@@ -154,16 +154,20 @@ class HiFiGANGenerator(nn.Module):
         return wav[..., : mel.shape[-1] * self.hop]
 
 
+def _w(c: int, width: float) -> int:
+    return c if c == 1 else max(8, int(round(c * width)))
+
+
 class _PeriodDiscriminator(nn.Module):
-    def __init__(self, period: int):
+    def __init__(self, period: int, width: float = 1.0):
         super().__init__()
         self.period = period
-        chans = [1, 32, 128, 512, 1024]
+        chans = [_w(c, width) for c in (1, 32, 128, 512, 1024)]
         self.convs = nn.ModuleList(
             weight_norm(nn.Conv2d(a, b, (5, 1), (3, 1), padding=(2, 0))) for a, b in zip(chans[:-1], chans[1:])
         )
-        self.convs.append(weight_norm(nn.Conv2d(1024, 1024, (5, 1), 1, padding=(2, 0))))
-        self.post = weight_norm(nn.Conv2d(1024, 1, (3, 1), 1, padding=(1, 0)))
+        self.convs.append(weight_norm(nn.Conv2d(chans[-1], chans[-1], (5, 1), 1, padding=(2, 0))))
+        self.post = weight_norm(nn.Conv2d(chans[-1], 1, (3, 1), 1, padding=(1, 0)))
 
     def forward(self, x):
         B, T = x.shape
@@ -180,11 +184,14 @@ class _PeriodDiscriminator(nn.Module):
 
 
 class MultiPeriodDiscriminator(nn.Module):
-    """MPD. shape: wav [B, N] -> (list of scores [B, *], list of feature-map lists)"""
+    """MPD. shape: wav [B, N] -> (list of scores [B, *], list of feature-map lists)
 
-    def __init__(self, periods=(2, 3, 5, 7, 11)):
+    ``width`` scales every channel count (1.0 = HiFi-GAN's; 1/8 trains on a CPU).
+    """
+
+    def __init__(self, periods=(2, 3, 5, 7, 11), width: float = 1.0):
         super().__init__()
-        self.discs = nn.ModuleList(_PeriodDiscriminator(p) for p in periods)
+        self.discs = nn.ModuleList(_PeriodDiscriminator(p, width) for p in periods)
 
     def forward(self, wav):
         outs = [d(wav) for d in self.discs]
@@ -192,12 +199,19 @@ class MultiPeriodDiscriminator(nn.Module):
 
 
 class _ScaleDiscriminator(nn.Module):
-    def __init__(self, norm=weight_norm):
+    def __init__(self, norm=weight_norm, width: float = 1.0):
         super().__init__()
         spec = [(1, 128, 15, 1, 1, 7), (128, 128, 41, 2, 4, 20), (128, 256, 41, 2, 16, 20), (256, 512, 41, 4, 16, 20),
                 (512, 1024, 41, 4, 16, 20), (1024, 1024, 41, 1, 16, 20), (1024, 1024, 5, 1, 1, 2)]
-        self.convs = nn.ModuleList(norm(nn.Conv1d(a, b, k, s, groups=g, padding=p)) for a, b, k, s, g, p in spec)
-        self.post = norm(nn.Conv1d(1024, 1, 3, 1, padding=1))
+        layers = []
+        for a, b, k, s, g, p in spec:
+            a, b = _w(a, width), _w(b, width)
+            g = min(g, a, b)
+            while a % g or b % g:
+                g //= 2
+            layers.append(norm(nn.Conv1d(a, b, k, s, groups=g, padding=p)))
+        self.convs = nn.ModuleList(layers)
+        self.post = norm(nn.Conv1d(_w(1024, width), 1, 3, 1, padding=1))
 
     def forward(self, x):
         x = x.unsqueeze(1)
@@ -211,11 +225,15 @@ class _ScaleDiscriminator(nn.Module):
 
 
 class MultiScaleDiscriminator(nn.Module):
-    """MSD (raw, ×2 and ×4 average-pooled waveform). shape: wav [B, N] -> (scores, feature maps)"""
+    """MSD (raw, ×2 and ×4 average-pooled waveform). shape: wav [B, N] -> (scores, feature maps)
 
-    def __init__(self):
+    ``width`` scales every channel count (1.0 = HiFi-GAN's).
+    """
+
+    def __init__(self, width: float = 1.0):
         super().__init__()
-        self.discs = nn.ModuleList([_ScaleDiscriminator(spectral_norm), _ScaleDiscriminator(), _ScaleDiscriminator()])
+        self.discs = nn.ModuleList([_ScaleDiscriminator(spectral_norm, width), _ScaleDiscriminator(width=width),
+                                    _ScaleDiscriminator(width=width)])
         self.pool = nn.AvgPool1d(4, 2, padding=2)
 
     def forward(self, wav):

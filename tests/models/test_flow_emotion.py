@@ -27,10 +27,10 @@ def test_estimator_handles_odd_lengths_and_masks():
 def test_cfm_loss_falls_on_a_fixed_batch_within_50_steps():
     torch.manual_seed(0)
     cfm = CFM(UNet1DEstimator(tiny_model_cfg()), 80, 1e-4)
-    t = torch.linspace(0, 6.28, 32)
+    t = torch.linspace(0, 6.28, 16)
     x1 = torch.stack([torch.sin(t * (1 + k / 20)) for k in range(80)])[None].repeat(2, 1, 1)
     mu = x1 + 0.3 * torch.randn_like(x1)
-    mask, spk = torch.ones(2, 1, 32), torch.randn(2, 256)
+    mask, spk = torch.ones(2, 1, 16), torch.randn(2, 256)
     before = _fixed_loss(cfm, x1, mask, mu, spk)
     opt = torch.optim.Adam(cfm.parameters(), lr=2e-3)
     g = torch.Generator().manual_seed(1)

@@ -36,7 +36,7 @@ def test_hifigan_shapes_and_losses_backpropagate():
     wav = g(mel)
     assert wav.shape == (2, 1600)
     real = torch.randn(2, 1600) * 0.1
-    mpd, msd = MultiPeriodDiscriminator(), MultiScaleDiscriminator()
+    mpd, msd = MultiPeriodDiscriminator(width=1 / 16), MultiScaleDiscriminator(width=1 / 16)
     (r1, f1), (r2, f2) = mpd(real), msd(real)
     (s1, h1), (s2, h2) = mpd(wav), msd(wav)
     d_loss = discriminator_loss(r1 + r2, [s.detach() for s in s1 + s2])
@@ -44,3 +44,8 @@ def test_hifigan_shapes_and_losses_backpropagate():
     assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
     g_loss.backward()
     assert g.pre.parametrizations.weight.original1.grad is not None
+
+
+def test_full_size_discriminators_build():
+    mpd, msd = MultiPeriodDiscriminator(), MultiScaleDiscriminator()
+    assert sum(p.numel() for p in mpd.parameters()) > 4e7 and sum(p.numel() for p in msd.parameters()) > 2e7
