@@ -270,15 +270,59 @@ def top_difference_regions(mel_a: Any, mel_b: Any, k: int = 3, smooth: tuple[int
     return regions
 
 
-def f0_track(wav: Any, sr: int = 16000, hop: int = 160, fmin: float = 60.0, fmax: float = 500.0) -> np.ndarray:
-    """F0 in Hz per hop (NaN where unvoiced), by librosa's pYIN; one value per mel frame."""
-    import librosa
+def f0_track(wav: Any, sr: int = 16000, hop: int = 160, fmin: float = 60.0, fmax: float = 500.0,
+             method: str = "acf", voicing: float = 0.5) -> np.ndarray:
+    """F0 in Hz per hop (NaN where unvoiced); one value per mel frame (``ceil(len(wav) / hop)``).
 
-    y = to_numpy(wav).astype(np.float32).reshape(-1)
-    f0, voiced, _ = librosa.pyin(y, fmin=fmin, fmax=fmax, sr=sr, hop_length=hop, frame_length=4 * 256 * sr // 16000)
-    f0 = np.where(voiced, f0, np.nan)
+    ``method="acf"`` (default, numpy only, fast): per 2·(sr/fmin)-sample window, the normalised
+    autocorrelation's shortest-lag peak within 15 % of its best one in [sr/fmax, sr/fmin] (so a
+    multiple of the period is not taken for it), refined by parabolic interpolation; a frame is
+    voiced when that peak exceeds ``voicing`` and its energy is above 1 % of the clip's loudest frame.
+    ``method="pyin"``: librosa's pYIN (slower, first call compiles for ~10 s).
+    """
+    y = to_numpy(wav).astype(np.float64).reshape(-1)
     n = int(math.ceil(len(y) / hop))
-    return f0[:n]
+    if method == "pyin":
+        import librosa
+
+        f0, voiced, _ = librosa.pyin(y.astype(np.float32), fmin=fmin, fmax=fmax, sr=sr, hop_length=hop,
+                                     frame_length=max(1024, int(2 ** math.ceil(math.log2(2 * sr / fmin)))))
+        out = np.where(voiced, f0, np.nan)[:n]
+        return np.pad(out, (0, n - len(out)), constant_values=np.nan)
+    if method != "acf":
+        raise ValueError(f"method must be 'acf' or 'pyin', not {method!r}")
+    win = int(2 * sr / fmin)
+    lo, hi = max(1, int(sr / fmax)), min(win - 1, int(math.ceil(sr / fmin)))
+    pad = np.pad(y, (win // 2, win // 2 + hop))
+    frames = np.lib.stride_tricks.sliding_window_view(pad, win)[::hop][:n]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    energy = (frames ** 2).sum(axis=1)
+    nfft = 1 << int(math.ceil(math.log2(2 * win)))
+    spec = np.fft.rfft(frames * np.hanning(win), nfft)
+    ac = np.fft.irfft(np.abs(spec) ** 2, nfft)[:, : hi + 2]
+    ac = ac / np.maximum(ac[:, :1], 1e-12)
+    # compensate the window's own autocorrelation so long lags are not penalised
+    wac = np.fft.irfft(np.abs(np.fft.rfft(np.hanning(win), nfft)) ** 2, nfft)[: hi + 2]
+    ac = ac / np.maximum(wac / wac[0], 1e-3)
+    seg = ac[:, lo:hi + 1]
+    best = seg.max(axis=1, keepdims=True)
+    # the shortest-lag local maximum within 15 % of the best one: a period, not a multiple of it
+    is_peak = np.zeros_like(seg, dtype=bool)
+    is_peak[:, 1:-1] = (seg[:, 1:-1] >= seg[:, :-2]) & (seg[:, 1:-1] >= seg[:, 2:])
+    is_peak[:, 0] = seg[:, 0] >= seg[:, 1]
+    is_peak[:, -1] = True
+    good = is_peak & (seg >= 0.85 * best)
+    lag = lo + np.argmax(good, axis=1)
+    rows = np.arange(len(lag))
+    peak = ac[rows, lag]
+    a, b, c = ac[rows, lag - 1], peak, ac[rows, np.minimum(lag + 1, ac.shape[1] - 1)]
+    denom = a - 2 * b + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / denom, 0.0)
+    f0 = sr / (lag + np.clip(shift, -0.5, 0.5))
+    voiced = (peak > voicing) & (energy > 0.01 * max(float(energy.max()), 1e-12))
+    out = np.where(voiced, f0, np.nan)
+    return np.pad(out, (0, n - len(out)), constant_values=np.nan)
 
 
 def _overlay_f0(ax, f0: Any, dur: float, f0_max: float):

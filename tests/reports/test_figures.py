@@ -220,3 +220,20 @@ def test_save_figure_embeds_provenance(tmp_path):
     src = json.loads(Image.open(p).text["Source"])
     assert src == {"profile": "cpu", "seed": 3, "commit": "c0ffee", "started": None, "corpus": "synthetic"}
     assert [q.name for q in p.parent.iterdir()] == ["m.png"]  # no temporary file left
+
+
+def test_f0_track_recovers_tones_and_marks_silence_unvoiced():
+    sr = 16000
+    t = np.arange(int(0.6 * sr)) / sr
+    for f in (70, 150, 450):  # with strong harmonics: the period, not a multiple of it
+        tone = 0.5 * np.sin(2 * np.pi * f * t) + 0.3 * np.sin(2 * np.pi * 2 * f * t) + 0.15 * np.sin(6 * np.pi * f * t)
+        f0 = F.f0_track(np.concatenate([tone, np.zeros(int(0.4 * sr))]), sr=sr, hop=160)
+        assert len(f0) == 100  # one value per mel frame (10 ms)
+        assert np.nanmedian(f0[10:50]) == pytest.approx(f, rel=0.01)
+        assert np.isnan(f0[10:50]).mean() < 0.05 and np.isnan(f0[75:]).all()
+    noise = np.random.default_rng(0).normal(size=sr)
+    assert np.isnan(F.f0_track(noise)).mean() > 0.95
+    glide = np.sin(2 * np.pi * np.cumsum(100 + 100 * np.arange(sr) / sr) / sr)  # 100 -> 200 Hz over 1 s
+    assert np.nanmax(np.abs(F.f0_track(glide)[5:95] - (100 + 100 * np.arange(5, 95) / 100))) < 3
+    with pytest.raises(ValueError):
+        F.f0_track(noise, method="crepe")
