@@ -233,6 +233,9 @@ class EmoDubber(nn.Module):
             pitch=batch.pitch, energy=batch.energy, durations=batch.durations if mode == "tts" else None, mode=mode,
         )
         mu, mask = out["mu"], out["mel_mask"]
+        if mode == "tts" and mu.shape[-1] < y.shape[-1]:  # mel padded beyond the longest clip (e.g. to 4F)
+            pad = y.shape[-1] - mu.shape[-1]
+            mu, mask = nn.functional.pad(mu, (0, pad)), nn.functional.pad(mask, (0, pad))
         if mu.shape[-1] != y.shape[-1]:
             raise ShapeError(f"the model made μ of {mu.shape[-1]} frames for a mel of {y.shape[-1]} frames")
         losses: dict[str, torch.Tensor] = {"prior": prior_loss(y, mu, mask)}

@@ -126,3 +126,23 @@ def test_every_variant_trains_and_synthesises(name):
     r = m.synthesise(b.phonemes, b.lip, b.spk_emb, **kw)
     assert r["mel"].shape == (2, 80, 32)
     assert r["durations"].sum(-1).tolist() == (4 * b.lip_lengths).tolist()
+
+
+def test_tts_mode_accepts_mels_padded_beyond_the_longest_clip(model):
+    b = make_batch(B=2, F=8, speech_only=True)
+    padded = dataclasses.replace(b, mel=torch.nn.functional.pad(b.mel, (0, 5)))
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    a = model.compute_loss(b, mode="tts", generator=g())
+    c = model.compute_loss(padded, mode="tts", generator=g())
+    assert torch.allclose(a["prior"], c["prior"])
+
+
+@pytest.mark.parametrize("name", ["smoke", "cpu", pytest.param("paper", marks=pytest.mark.slow)])
+def test_presets_build_and_grow(name):
+    from emodubber.config import load_profile
+
+    sizes = {}
+    for p in ("smoke", "cpu", name):
+        cfg = load_profile(p, local=None, overrides={"corpus.root": "/x"} if p == "paper" else None)
+        sizes[p] = EmoDubber(cfg.model, cfg.audio).count_parameters()["total"]
+    assert sizes["smoke"] < sizes["cpu"] <= sizes[name] or name == "smoke"
