@@ -96,3 +96,15 @@ def test_cli_reproduce_help_and_bad_profile():
                          text=True, cwd=ROOT)
     assert bad.returncode == 2
     assert "unknown profile 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        target = atomic_write_json(tmp_path / "x.json", {})
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
