@@ -245,6 +245,8 @@ class SyncJudge:
                  device: str = "cpu"):
         import torch
 
+        if face_crop not in ("frame", "haar"):
+            raise ValueError(f"judges.face_crop must be 'frame' or 'haar', not {face_crop!r}")
         S, _, _ = _syncnet()
         weights = Path(weights)
         if not weights.exists():
