@@ -208,6 +208,8 @@ class TrainConfig:
     num_workers: int = 0  # data-loader workers
     device: str = "auto"  # "auto": cuda if available else cpu
     threads: int = 2  # torch CPU threads
+    vocoder_segment: int = 8000  # HiFi-GAN training: waveform samples per item (rounded down to whole hops)
+    vocoder_adversarial: bool = True  # HiFi-GAN with MPD + MSD; false: generator with the mel L1 loss only
 
 
 # --------------------------------------------------------------------------------------------
