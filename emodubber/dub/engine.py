@@ -1,0 +1,204 @@
+"""The model side of dubbing: load the checkpoints once, synthesise with a timer on every stage.
+
+:class:`DubModels` holds the dubber, the emotion expert (if any) and the vocoder (HiFi-GAN when its
+checkpoint is there, Griffin-Lim otherwise). :func:`synthesise_timed` is
+:meth:`emodubber.models.dubber.EmoDubber.synthesise` for one clip in dubbing mode, split so that each
+stage is timed on its own — ``lip_encoder`` (𝓔 = LipEncoder(lip)), ``encoders`` (phoneme encoder,
+prosody, LPA, PE, SIA: everything else up to μ), ``decoder`` (the estimator's Euler steps),
+``guidance`` (PNGM: the expert's forward and its gradient), ``vocoder`` — and gives the same mel for the
+same seed (a test checks it against ``synthesise``). The benchmarks time the model with it too.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from emodubber.dub.inputs import CheckpointLayout, DubInputError
+
+__all__ = ["DubModels", "load_models", "synthesise_timed", "vocode", "MODEL_STAGES"]
+
+#: The model stages timed by :func:`synthesise_timed` and :func:`vocode`, in order.
+MODEL_STAGES = ("lip_encoder", "encoders", "decoder", "guidance", "vocoder")
+
+
+@dataclass
+class DubModels:
+    """Everything dubbing needs from the checkpoint directory."""
+
+    dubber: nn.Module
+    expert: nn.Module | None
+    vocoder: nn.Module
+    vocoder_name: str  # "hifigan" or "griffinlim"
+    roi_size: int
+    notes: list[str] = field(default_factory=list)
+    layout: CheckpointLayout | None = None
+
+
+def _load(fn, path: Path, what: str):
+    from emodubber.models.checkpointing import ModelFileError
+
+    try:
+        return fn(path)
+    except ModelFileError as e:
+        raise DubInputError("checkpoint-bad", f"{what} checkpoint unusable: {e}") from None
+    except (RuntimeError, KeyError, TypeError) as e:  # a state dict that does not fit the stored config
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DubInputError("checkpoint-bad", f"{what} checkpoint {path} does not load: {first}") from None
+
+
+def _roi_size(layout: CheckpointLayout, payload_extra: dict, given: int | None, notes: list[str]) -> int:
+    if given:
+        return int(given)
+    for src in (payload_extra.get("video") or {}, payload_extra):
+        if src.get("roi_size"):
+            return int(src["roi_size"])
+    if layout.profile:
+        from emodubber.config import ConfigError, load_profile
+
+        try:
+            return int(load_profile(layout.profile, local=None).video.roi_size)
+        except (ConfigError, FileNotFoundError, OSError):
+            pass
+    from emodubber.config import VideoConfig
+
+    size = VideoConfig().roi_size
+    notes.append(f"the checkpoint does not say its ROI size: using {size} px (pass roi_size= to override)")
+    return size
+
+
+def load_models(layout: CheckpointLayout, need_expert: bool, vocoder: str = "auto", roi_size: int | None = None,
+                check_version: bool = True) -> DubModels:
+    """Load the dubber, the expert (refused if ``need_expert`` and absent) and the vocoder."""
+    from emodubber.models.checkpointing import read_model_file
+    from emodubber.models.dubber import EmoDubber
+    from emodubber.models.vocoder import GriffinLimVocoder
+
+    notes: list[str] = []
+    extra = _load(lambda p: read_model_file(p, "EmoDubber", check_version), layout.dubber, "dubber").get("extra") or {}
+    dubber = _load(lambda p: EmoDubber.from_pretrained(p, check_version=check_version), layout.dubber, "dubber")
+    if dubber.cfg.lip_blind:
+        raise DubInputError("checkpoint-bad", f"{layout.dubber} is a lip-blind TTS model, not a dubber")
+    dubber.eval()
+    expert = None
+    if layout.emotion_expert is not None:
+        from emodubber.train.stages import load_emotion_expert
+
+        expert = _load(load_emotion_expert, layout.emotion_expert, "emotion expert")
+    elif need_expert:
+        raise DubInputError("checkpoint-missing", f"alpha/beta > 0 need the emotion expert, but "
+                                                  f"{layout.root / 'emotion_expert' / 'model.pt'} does not exist")
+    if vocoder not in ("auto", "hifigan", "griffinlim"):
+        raise DubInputError("bad-option", f"vocoder must be auto, hifigan or griffinlim, not {vocoder!r}")
+    if vocoder == "hifigan" and layout.vocoder is None:
+        raise DubInputError("checkpoint-missing", f"--vocoder hifigan: {layout.root / 'vocoder' / 'model.pt'} "
+                                                  f"does not exist")
+    if layout.vocoder is not None and vocoder in ("auto", "hifigan"):
+        from emodubber.train.stages import load_vocoder
+
+        voc, name = _load(load_vocoder, layout.vocoder, "vocoder"), "hifigan"
+    else:
+        voc, name = GriffinLimVocoder(dubber.audio_cfg), "griffinlim"
+        if vocoder == "auto":
+            notes.append("no vocoder/model.pt: Griffin-Lim makes the waveform")
+    return DubModels(dubber, expert, voc.eval(), name, _roi_size(layout, extra, roi_size, notes), notes, layout)
+
+
+class _Clock:
+    """Accumulates wall time per stage name."""
+
+    def __init__(self):
+        self.t: dict[str, float] = {}
+
+    def add(self, name: str, dt: float) -> None:
+        self.t[name] = self.t.get(name, 0.0) + dt
+
+
+class _TimedGuidance:
+    """Wraps a PNGM guidance callable and times it (decoder time excludes it)."""
+
+    def __init__(self, guidance, clock: _Clock):
+        self.g, self.clock = guidance, clock
+
+    def __call__(self, phi, t, mask, v):
+        t0 = time.perf_counter()
+        out = self.g(phi, t, mask, v)
+        self.clock.add("guidance", time.perf_counter() - t0)
+        return out
+
+
+@torch.no_grad()
+def synthesise_timed(model: nn.Module, phonemes: torch.Tensor, lip: torch.Tensor, spk_emb: torch.Tensor,
+                     expert: nn.Module | None = None, emotion: int | str | None = None, alpha: float = 0.0,
+                     beta: float = 0.0, gamma: float = 1.0, n_steps: int = 10, temperature: float = 0.667,
+                     seed: int = 1234) -> tuple[dict[str, Any], dict[str, float]]:
+    """One clip through the dubber with per-stage wall times (s).
+
+    shape: phonemes [P] long, lip [F, 1, H, W] float in [0, 1] (or uint8), spk_emb [256]
+        -> (dict(mel [1, 80, 4F], mu, durations [1, P] mel frames, attn [1, F, P], guidance_logp), timings)
+    Same mel as ``model.synthesise(...)`` with the same arguments and seed.
+    """
+    from emodubber.models.emotion import PNGMGuidance, emotion_index
+    from emodubber.modules.checks import MEL_PER_FRAME
+
+    clock = _Clock()
+    dev = next(model.parameters()).device
+    ph = phonemes[None].to(dev)
+    lip = lip[None].to(dev)
+    spk = spk_emb[None].to(dev).float()
+    guided = gamma != 0 and (alpha != 0 or beta != 0)
+    if guided and expert is None:
+        raise ValueError("alpha/beta > 0 needs an emotion expert")
+    if guided and emotion is None:
+        raise ValueError("alpha/beta > 0 needs the target emotion")
+
+    def pre(_m, _a):
+        clock.add("_lip_start", time.perf_counter())
+
+    def post(_m, _a, _o):
+        clock.add("lip_encoder", time.perf_counter() - clock.t.pop("_lip_start"))
+
+    was_training = model.training
+    model.eval()
+    hooks = [model.lip_encoder.register_forward_pre_hook(pre), model.lip_encoder.register_forward_hook(post)]
+    try:
+        t0 = time.perf_counter()
+        out = model(ph, (ph != 0).sum(-1).clamp_min(1), spk, lip=lip,
+                    lip_lengths=torch.full((1,), lip.shape[1], device=dev, dtype=torch.long), mode="dubber")
+        clock.add("encoders", time.perf_counter() - t0 - clock.t.get("lip_encoder", 0.0))
+        guidance = None
+        if guided:
+            expert.eval()
+            tgt = torch.full((1,), emotion_index(emotion, model.cfg.n_emotions), device=dev, dtype=torch.long)
+            guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma)
+        gen = torch.Generator().manual_seed(int(seed))
+        t0 = time.perf_counter()
+        mel = model.decoder(out["mu"], out["mel_mask"], spk, n_steps, temperature, gen,
+                            _TimedGuidance(guidance, clock) if guidance is not None else None)
+        clock.add("decoder", time.perf_counter() - t0 - clock.t.get("guidance", 0.0))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    clock.t.setdefault("guidance", 0.0)
+    res = {"mel": mel, "mu": out["mu"], "mel_lengths": out["mel_lengths"],
+           "durations": out["durations"] * MEL_PER_FRAME, "attn": out.get("attn"),
+           "guidance_logp": guidance.history if guidance is not None else []}
+    return res, clock.t
+
+
+@torch.no_grad()
+def vocode(vocoder: nn.Module, mel: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Waveform of a mel and the time it took. shape: mel [1, 80, T] -> wav [160·T] float"""
+    t0 = time.perf_counter()
+    params = list(vocoder.parameters())
+    dev = params[0].device if params else mel.device
+    hop = getattr(vocoder, "hop", None) or vocoder.audio.hop_length
+    wav = vocoder(mel.to(dev).float())
+    wav = wav.reshape(-1)[: mel.shape[-1] * hop].cpu()
+    return wav, time.perf_counter() - t0

@@ -1,0 +1,242 @@
+"""``dub(text, video, reference, checkpoint, out, …)``: one clip dubbed end to end.
+
+Order of work (cheap checks first, so a bad input fails before anything slow runs):
+
+1. text → phonemes (CMUdict), the checkpoint layout, the reference (read, mono, resampled), the video
+   (ffprobe; re-encoded at 25 fps when needed) and a first "does the text fit the video" check;
+2. the models (dubber, expert when α or β > 0, vocoder);
+3. mouth ROIs from the video (face detection), speaker embedding S_id from the reference (resemblyzer);
+4. synthesis with PNGM guidance (:func:`emodubber.dub.engine.synthesise_timed`), the vocoder;
+5. the new speech muxed onto the user's video with ffmpeg (``-map 0:v -map 1:a -c:v copy -shortest``)
+   into a temporary file beside ``out``, renamed onto ``out`` only when complete (the same for the
+   optional wav): a failure leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emodubber.dub.inputs import (DubInputError, check_fits, conform_video, find_checkpoints, load_reference,
+                                  probe_video, text_phonemes)
+
+__all__ = ["DubResult", "dub", "prepare_models", "write_wav", "mux"]
+
+#: Output peak above this is scaled down to it (-1 dBFS) to avoid clipping.
+PEAK = 0.891
+
+
+@dataclass
+class DubResult:
+    """What :func:`dub` made, how long each stage took and what it had to repair."""
+
+    video: Path  # the muxed video (out)
+    audio: Path | None  # the wav, when asked for
+    wav: np.ndarray  # float32 [N] at sample_rate
+    sample_rate: int
+    mel: np.ndarray  # float32 [80, T] normalised log-mel (T = 4F)
+    phonemes: list[str]
+    durations: np.ndarray  # int [P] mel frames per phoneme (the dubber's D_p × 4)
+    n_frames: int  # video frames F
+    seconds: float  # dubbed duration = F / 25
+    timings: dict[str, float]  # wall seconds per stage (see MODEL_STAGES and the pre/post stages) and "total"
+    notes: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)  # emotion, α, β, γ, steps, seed, vocoder, ROI size
+
+    @property
+    def rtf(self) -> float:
+        """Real-time factor of the whole call (wall time / dubbed seconds)."""
+        return self.timings["total"] / self.seconds
+
+    @property
+    def model_rtf(self) -> float:
+        """Real-time factor of the model stages only (lip encoder … vocoder)."""
+        from emodubber.dub.engine import MODEL_STAGES
+
+        return sum(self.timings.get(k, 0.0) for k in MODEL_STAGES) / self.seconds
+
+    def summary(self) -> str:
+        t = self.timings
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in t.items() if k != "total")
+        return (f"{self.video}: {self.seconds:.2f} s dubbed in {t['total']:.2f} s (RTF {self.rtf:.2f}, model "
+                f"{self.model_rtf:.2f}); stages [s]: {parts}")
+
+
+def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int) -> Path:
+    """A 16-bit wav, written atomically."""
+    import soundfile as sf
+
+    from emodubber.utils import atomic_path
+
+    with atomic_path(path, suffix=".wav") as tmp:
+        sf.write(str(tmp), np.asarray(wav, dtype=np.float32), sample_rate, subtype="PCM_16")
+    return Path(path)
+
+
+def mux(video: str | Path, wav_path: str | Path, out: str | Path) -> Path:
+    """The video stream of ``video`` with ``wav_path`` as its only audio, into ``out`` (atomically)."""
+    from emodubber.tools import require_binary
+    from emodubber.utils import atomic_path
+
+    ffmpeg = require_binary("ffmpeg")
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        cmd = [ffmpeg, "-y", "-loglevel", "error", "-i", str(video), "-i", str(wav_path), "-map", "0:v:0",
+               "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k", "-shortest", str(tmp)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            why = (proc.stderr.strip().splitlines() or ["?"])[-1]
+            raise RuntimeError(f"ffmpeg could not mux the dubbed speech onto {video}: {why}")
+    return out
+
+
+def prepare_models(checkpoint: str | Path, alpha: float = 0.0, beta: float = 0.0, vocoder: str = "auto",
+                   roi_size: int | None = None, check_version: bool = True):
+    """Load the models of a checkpoint directory once (pass the result as ``dub(models=…)``)."""
+    from emodubber.dub.engine import load_models
+
+    return load_models(find_checkpoints(checkpoint), need_expert=alpha > 0 or beta > 0, vocoder=vocoder,
+                       roi_size=roi_size, check_version=check_version)
+
+
+def _check_options(emotion, alpha, beta, gamma, steps) -> None:
+    from emodubber.config import EMOTIONS
+
+    if emotion is not None and emotion not in EMOTIONS:
+        raise DubInputError("bad-option", f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
+    for name, v in (("alpha", alpha), ("beta", beta)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+            raise DubInputError("bad-option", f"{name} must be a finite number >= 0, got {v!r}")
+    if not math.isfinite(gamma):
+        raise DubInputError("bad-option", f"gamma must be finite, got {gamma!r}")
+    if (alpha > 0 or beta > 0) and emotion is None:
+        raise DubInputError("bad-option", "alpha/beta > 0 guide towards an emotion: give --emotion")
+    if int(steps) < 1:
+        raise DubInputError("bad-option", f"steps must be >= 1, got {steps}")
+
+
+def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | Path | None, out: str | Path,
+        emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float = 1.0, steps: int = 10,
+        temperature: float = 0.667, seed: int = 1234, audio_out: str | Path | None = None, vocoder: str = "auto",
+        roi_size: int | None = None, threads: int | None = None, models=None, check_version: bool = True
+        ) -> DubResult:
+    """Dub ``video`` with ``text`` spoken in the voice of ``reference``, guided towards ``emotion``.
+
+    ``alpha``/``beta``/``gamma``: PNGM guidance scales (α = β = 0: no guidance, the expert is not needed);
+    ``steps`` Euler steps; ``seed`` the sampler's noise; ``audio_out`` also writes the wav; ``vocoder``
+    ``auto`` (HiFi-GAN if ``checkpoint/vocoder/model.pt`` exists, else Griffin-Lim), ``hifigan`` or
+    ``griffinlim``; ``models`` a :func:`prepare_models` result to reuse (then ``checkpoint`` is ignored).
+    Raises :class:`DubInputError` (one line, ``kind`` names the check) on bad input; writes nothing then.
+    """
+    import torch
+
+    from emodubber.dub.engine import synthesise_timed, vocode
+
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+
+    def lap(name: str, t0: float) -> float:
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - t0
+        return now
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    _check_options(emotion, alpha, beta, gamma, steps)
+    out = Path(out)
+    video = Path(video)
+    if out.resolve() == video.resolve() or (audio_out is not None and Path(audio_out).resolve() == video.resolve()):
+        raise DubInputError("bad-option", f"--out {out} would overwrite the input video; choose another path")
+
+    t = time.perf_counter()
+    phonemes = text_phonemes(text)
+    t = lap("g2p", t)
+    layout = find_checkpoints(checkpoint) if models is None else None
+    sr = 16000 if models is None else models.dubber.audio_cfg.sample_rate
+    ref = load_reference(reference, sr)
+    notes += ref.notes
+    info = probe_video(video)
+    fps = 25
+    if info.n_frames or info.seconds:  # early, approximate: the exact count comes from the decoded frames
+        n_est = info.n_frames if info.n_frames and abs(info.fps - fps) < 1e-3 else int((info.seconds or 0) * fps)
+        if n_est:
+            check_fits(phonemes, n_est, fps, video)
+    t = lap("inputs", t)
+
+    if models is None:
+        from emodubber.dub.engine import load_models
+
+        models = load_models(layout, need_expert=alpha > 0 or beta > 0, vocoder=vocoder, roi_size=roi_size,
+                             check_version=check_version)
+    elif (alpha > 0 or beta > 0) and models.expert is None:
+        raise DubInputError("checkpoint-missing", "alpha/beta > 0 need the emotion expert; the given models have none")
+    notes += models.notes
+    model = models.dubber
+    a = model.audio_cfg
+    if a.sample_rate != sr:
+        ref = load_reference(reference, a.sample_rate)
+    fps = int(round(a.sample_rate / a.hop_length / 4))
+    t = lap("load", t)
+
+    from emodubber.data.features import speaker_embeddings
+    from emodubber.data.roi import FaceNotFoundError, VideoReadError, extract_mouth_rois
+
+    with tempfile.TemporaryDirectory(prefix="emodubber-dub-") as tmp:
+        src, n = conform_video(info, fps, tmp)
+        notes += n
+        try:
+            rois = extract_mouth_rois(src, models.roi_size).rois
+        except FaceNotFoundError as e:
+            raise DubInputError("video-no-face", f"video {video}: {e}; dubbing needs a visible frontal face") from None
+        except VideoReadError as e:
+            raise DubInputError("video-corrupt", str(e)) from None
+        F = len(rois)
+        check_fits(phonemes, F, fps, video)
+        t = lap("roi", t)
+        spk = torch.from_numpy(speaker_embeddings([ref.wav], ref.sample_rate)[0])
+        t = lap("speaker", t)
+
+        from emodubber.text.symbols import phonemes_to_ids
+
+        ids = torch.tensor(phonemes_to_ids(phonemes), dtype=torch.long)
+        lip = torch.from_numpy(rois).float().div_(255.0)[:, None]  # [F, 1, S, S]
+        guided = alpha > 0 or beta > 0
+        res, tm = synthesise_timed(model, ids, lip, spk, models.expert if guided else None, emotion, alpha, beta,
+                                   gamma, steps, temperature, seed)
+        timings.update(tm)
+        wav, timings["vocoder"] = vocode(models.vocoder, res["mel"])
+        t = time.perf_counter()
+        wav = wav.numpy().astype(np.float32)
+        if not np.isfinite(wav).all():
+            raise RuntimeError("the model produced non-finite audio (a broken checkpoint?); nothing was written")
+        peak = float(np.abs(wav).max()) if wav.size else 0.0
+        if peak > PEAK:
+            wav *= PEAK / peak
+            notes.append(f"output peak {peak:.2f} scaled to {PEAK} (-1 dBFS) to avoid clipping")
+        if emotion is not None and not guided:
+            notes.append(f"emotion {emotion!r} given with alpha = beta = 0: no guidance was applied")
+        wav_tmp = Path(tmp) / "speech.wav"
+        write_wav(wav_tmp, wav, a.sample_rate)
+        mux(video, wav_tmp, out)  # onto the user's original video stream
+        if audio_out is not None:
+            write_wav(audio_out, wav, a.sample_rate)
+        lap("mux", t)
+    timings["total"] = time.perf_counter() - t_start
+    P = len(phonemes)
+    return DubResult(
+        video=out, audio=Path(audio_out) if audio_out is not None else None, wav=wav, sample_rate=a.sample_rate,
+        mel=res["mel"][0].cpu().numpy(), phonemes=phonemes, durations=res["durations"][0, :P].cpu().numpy(),
+        n_frames=F, seconds=F / fps, timings=timings, notes=notes,
+        settings={"emotion": emotion, "alpha": alpha, "beta": beta, "gamma": gamma, "steps": steps, "seed": seed,
+                  "temperature": temperature, "vocoder": models.vocoder_name, "roi_size": models.roi_size,
+                  "checkpoint": str(models.layout.root) if models.layout else None,
+                  "guidance_logp": res["guidance_logp"]},
+    )
