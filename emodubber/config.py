@@ -194,6 +194,7 @@ class StageConfig:
     time_budget_s: float = 0.0  # 0: no wall-clock cap; else stop (and checkpoint) when spent
     min_lr_ratio: float = 0.1  # cosine decay ends at lr * min_lr_ratio (after warm-up); 1.0: constant lr
     log_every: int = 10  # steps between TensorBoard points / progress-bar updates (the CSV gets every step)
+    val_clips: int = 0  # validate on the first N clips of the val split (0: all of them)
 
 
 @dataclass

@@ -141,6 +141,9 @@ def _stage_cfg(cfg: ProfileConfig, name: str) -> StageConfig:
 def _trainer(cfg: ProfileConfig, name: str, model: nn.Module, loss_fn: Callable, train_set: Any, val_set: Any,
              collate_fn: Callable | None, st: StageConfig, out_dir: Path, model_cfg: ModelConfig | None,
              val_fn: Callable | None = None, check: Callable | None = None, **kw: Any) -> Trainer:
+    if val_set is not None and 0 < st.val_clips < len(val_set):  # evenly spread: every speaker / emotion
+        idx = sorted(set(np.linspace(0, len(val_set) - 1, st.val_clips).round().astype(int).tolist()))
+        val_set = torch.utils.data.Subset(val_set, idx)
     config = {"profile": cfg.name, "stage": name, "train": dataclasses.asdict(st)}
     if model_cfg is not None:
         config.update(model=dataclasses.asdict(model_cfg), audio=dataclasses.asdict(cfg.audio))
@@ -655,7 +658,8 @@ def train_vocoder(cfg: ProfileConfig, resume: bool = False, datasets: tuple[Any,
 
     val_wavs: list[torch.Tensor] = []
     if val_set is not None and len(val_set):
-        val_wavs = [val_set[i][: 3 * cfg.audio.sample_rate] for i in range(min(4, len(val_set)))]
+        n_val = st.val_clips or 4
+        val_wavs = [val_set[i][: 3 * cfg.audio.sample_rate] for i in range(min(n_val, len(val_set)))]
     gl_cache: dict[str, float] = {}
 
     def val_fn(m, loader, step):
