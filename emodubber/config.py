@@ -151,6 +151,7 @@ class ModelConfig:
     prosody_bins: int = 256  # bucketised pitch / energy embeddings (official: 256)
     prosody_range: list[float] = field(default_factory=lambda: [-3.0, 4.0])  # z-normalised value range of the buckets
     predictor_kernel: int = 5  # pitch / energy / duration predictors: Conv1d kernel
+    dropout_strong: float = 0.5  # dropout of the encoder pre-net, variance predictors and PostNet (official 0.5)
     # ---- PE (emodubber.models.pe) ----------------------------------------------------------
     mas_on: str = "prob"  # MAS maximises the summed attention "prob"abilities (official) or "log"-probabilities
     lcl_tau: float = 0.1  # temperature τ of the duration-level contrastive loss L_cl

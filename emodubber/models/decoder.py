@@ -36,6 +36,8 @@ class UNet1DEstimator(nn.Module):
     def __init__(self, cfg: ModelConfig, n_mels: int = 80):
         super().__init__()
         ch = list(cfg.decoder_channels)
+        if not ch or any(c % 8 for c in ch):
+            raise ValueError(f"model.decoder_channels must be non-empty multiples of 8 (GroupNorm(8)), got {ch}")
         c_in = 2 * n_mels
         time_dim = 4 * ch[0]
         self.n_down = len(ch) - 1

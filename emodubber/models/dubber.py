@@ -77,7 +77,7 @@ class EmoDubber(nn.Module):
         d = cfg.d_model
         self.phoneme_encoder = PhonemeEncoder(cfg)
         self.prosody = ProsodyAdaptor(cfg)
-        self.duration_predictor = DurationPredictor(d, 3)
+        self.duration_predictor = DurationPredictor(d, 3, cfg.dropout_strong)
         if not cfg.lip_blind:
             self.lip_encoder = LipEncoder(cfg)
             self.lpa = LipProsodyAligner(cfg)

@@ -67,6 +67,8 @@ class EmotionExpert(nn.Module):
     def __init__(self, cfg: ModelConfig, n_mels: int = 80, use_time: bool = True):
         super().__init__()
         c, self.n_mels, self.use_time = cfg.expert_channels, n_mels, use_time
+        if c % 8:
+            raise ValueError(f"model.expert_channels must be a multiple of 8 (GroupNorm(8)), got {c}")
         self.n_emotions, self.sigma_min = cfg.n_emotions, cfg.sigma_min
         self.stem = nn.Conv1d(n_mels, c, 3, padding=1)
         self.time = nn.Sequential(SinusoidalPosEmb(64), nn.Linear(64, 128), nn.SiLU())

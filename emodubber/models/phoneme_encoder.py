@@ -74,7 +74,7 @@ class PhonemeEncoder(nn.Module):
         self.embed = nn.Embedding(self.n_vocab, d)
         nn.init.normal_(self.embed.weight, 0.0, d**-0.5)
         self.scale = math.sqrt(d)
-        self.prenet = _ConvReluNorm(d)
+        self.prenet = _ConvReluNorm(d, dropout=cfg.dropout_strong)
         self.layers = nn.ModuleList(
             SALNTransformerLayer(d, cfg.encoder_heads, cfg.encoder_ffn, cfg.spk_dim, (3, 3), cfg.dropout, rope_fraction=0.5)
             for _ in range(cfg.encoder_layers)
@@ -140,8 +140,8 @@ class ProsodyAdaptor(nn.Module):
         if self.face_attention:
             self.face_proj = nn.Conv1d(d, d, 1)
             self.face_attn = MultiHeadAttention(d, 1, dropout=0.2)
-        self.energy_predictor = VariancePredictor(d, cfg.predictor_kernel)
-        self.pitch_predictor = VariancePredictor(d, cfg.predictor_kernel)
+        self.energy_predictor = VariancePredictor(d, cfg.predictor_kernel, cfg.dropout_strong)
+        self.pitch_predictor = VariancePredictor(d, cfg.predictor_kernel, cfg.dropout_strong)
         lo, hi = cfg.prosody_range
         self.register_buffer("bins", torch.linspace(lo, hi, cfg.prosody_bins - 1), persistent=False)
         self.energy_embed = nn.Embedding(cfg.prosody_bins, d)

@@ -95,7 +95,7 @@ class SpeakerIdentityAdapter(nn.Module):
         self.upsample = Upsampler()
         self.usl = UtteranceStyleLearner(cfg)
         self.proj = nn.Linear(cfg.d_model, n_mels)
-        self.postnet = PostNet(n_mels, cfg.postnet_channels, cfg.postnet_layers, cfg.spk_dim) if cfg.postnet_layers > 0 else None
+        self.postnet = PostNet(n_mels, cfg.postnet_channels, cfg.postnet_layers, cfg.spk_dim, dropout=cfg.dropout_strong) if cfg.postnet_layers > 0 else None
 
     def forward(self, h, mel_mask, spk):
         h = self.usl(h, mel_mask, spk)
