@@ -6,7 +6,8 @@ dataset normalisation (x − mel_mean) / mel_std); HiFi-GAN's mel loss uses it.
 
 :class:`GriffinLimVocoder` inverts it: de-normalise, exp, pseudo-inverse of the mel filterbank (one
 matrix product; much faster than torchaudio's least-squares ``InverseMelScale`` and librosa's NNLS),
-then torchaudio's ``GriffinLim`` (power 1, 32 iterations, momentum 0.99).
+then torchaudio's ``GriffinLim`` (power 1, 32 iterations, momentum 0.99, zero initial phase so the
+same mel always gives the same waveform).
 
 HiFi-GAN (V1 layout): :class:`HiFiGANGenerator` (up-sampling 8·5·2·2 = 160 = hop, kernels 16·10·4·4,
 resblock "1" kernels 3·7·11, dilations 1·3·5), :class:`MultiPeriodDiscriminator` (periods 2·3·5·7·11),
@@ -74,7 +75,8 @@ class GriffinLimVocoder(nn.Module):
         self.audio = a = audio or AudioConfig()
         self.register_buffer("inv_fb", torch.linalg.pinv(mel_filterbank(a).T), persistent=False)  # [F, 80]
         self.gl = torchaudio.transforms.GriffinLim(
-            n_fft=a.n_fft, win_length=a.win_length, hop_length=a.hop_length, power=1.0, n_iter=n_iter, momentum=momentum
+            n_fft=a.n_fft, win_length=a.win_length, hop_length=a.hop_length, power=1.0, n_iter=n_iter, momentum=momentum,
+            rand_init=False,
         )
 
     def mel_to_linear(self, mel: torch.Tensor) -> torch.Tensor:
