@@ -1,0 +1,685 @@
+"""The glue between trained checkpoints, the judges and the reproduction notebooks (10–15, 20).
+
+One :class:`Experiment` per profile run. It knows the systems of Table 4 (:data:`SYSTEMS`), loads each
+one's checkpoint from ``cfg.checkpoint_dir(stage)``, builds the inputs of a test clip in either setting,
+generates speech in batches, vocodes it and writes it under
+``cfg.work_dir / "generated" / <system> / S<setting> / <condition>`` (``<clip>.wav`` at 16 kHz and
+``<clip>.npy``, the generated normalised log-mel ``[80, T]``), then scores it with
+:func:`emodubber.metrics.evaluate`.
+
+=====================  ==========================================================================
+setting                speaker reference S_id
+=====================  ==========================================================================
+1                      the target clip itself (its own resemblyzer embedding)
+2                      another clip of the same speaker, from ``references.tsv``
+=====================  ==========================================================================
+
+Everything is cached, so a notebook never redoes another's work:
+
+- a generated directory holds ``meta.json`` with the *generation key* (system, setting, emotion, α, β,
+  γ, Euler steps, temperature, seed, batch size, vocoder, the SHA-256 of every checkpoint involved);
+  clips already there under the same key are reused, a changed key clears the directory's wavs first;
+- an evaluation is pickled beside the wavs under a hash of (generation key, setting, metrics, clips,
+  judges' settings and weight hashes);
+- the intensity sweep (Figure 3) is a CSV keyed likewise.
+
+The rows "GT" (the corpus wav) and "GT mel + vocoder" (the corpus mel through the vocoder) do not
+depend on the setting: Setting 2 copies their Setting-1 scores and re-measures only SECS, against
+the reference clip.
+
+Noise: each batch of clips draws its noise from ``torch.Generator().manual_seed(seed)``, so a clip's
+output depends on the batch it was generated in (same clips, same order, same batch size → same
+numbers). The batch size is part of the generation key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from emodubber.config import EMOTIONS, ProfileConfig
+from emodubber.utils import atomic_path, atomic_write_json, progress
+
+__all__ = [
+    "SystemSpec",
+    "SYSTEMS",
+    "TABLE4_METRICS",
+    "TABLE5_METRICS",
+    "GUIDED",
+    "Experiment",
+    "alpha_grid",
+    "make_vocoder",
+    "subset_judges",
+    "file_sha256",
+]
+
+#: Metrics of Table 4 (``emodubber.metrics.evaluate`` names): no emotion judge, no open-LM WER.
+TABLE4_METRICS: tuple[str, ...] = ("wer", "per", "secs", "lse", "mcd")
+#: Metrics of Table 5 (per emotion under guidance): content, voice, sync and the emotion judge's IS.
+TABLE5_METRICS: tuple[str, ...] = ("wer", "per", "secs", "lse", "emotion")
+#: The guidance used for the per-emotion studies (Table 5, Figures 4 and 5) unless a notebook says otherwise:
+#: the middle of the paper's α range on its best curve (β = α/4).
+GUIDED: dict[str, float] = {"alpha": 2.5, "beta": 0.625}
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """One row of Table 4: where its weights live and how it speaks.
+
+    kind: ``"gt"`` (the corpus wav), ``"gt_mel"`` (the corpus mel through the vocoder) or ``"model"``
+    (an :class:`~emodubber.models.dubber.EmoDubber` checkpoint at ``checkpoint_dir(stage)/variant/model.pt``).
+    """
+
+    name: str
+    slug: str  # directory name under work_dir/generated
+    kind: str = "model"
+    stage: str = ""
+    variant: str = ""
+
+    @property
+    def setting_independent(self) -> bool:
+        """True when the audio is the same in both settings (only SECS changes)."""
+        return self.kind != "model"
+
+    def checkpoint(self, cfg: ProfileConfig) -> Path | None:
+        if self.kind != "model":
+            return None
+        d = cfg.checkpoint_dir(self.stage)
+        return (d / self.variant if self.variant else d) / "model.pt"
+
+
+#: The systems of Table 4, in the paper's row order (names = ``emodubber.reports.paper.OUR_TABLE4_ROWS``).
+SYSTEMS: dict[str, SystemSpec] = {s.name: s for s in (
+    SystemSpec("GT", "gt", kind="gt"),
+    SystemSpec("GT mel + vocoder", "gt_mel_vocoder", kind="gt_mel"),
+    SystemSpec("lip-blind TTS", "lip_blind_tts", stage="baselines", variant="lip_blind"),
+    SystemSpec("EmoDubber w/o L_cl", "wo_lcl", stage="baselines", variant="no_lcl"),
+    SystemSpec("EmoDubber w/o PE", "wo_pe", stage="baselines", variant="no_pe"),
+    SystemSpec("EmoDubber", "emodubber", stage="dubber"),
+)}
+
+
+def alpha_grid(alpha_max: float = 5.0, n_alpha: int = 13) -> np.ndarray:
+    """The α values of Figure 3: ``n_alpha`` points from 0 to ``alpha_max`` (the paper: 13 on [0, 5])."""
+    if n_alpha < 2:
+        raise ValueError(f"n_alpha must be >= 2, got {n_alpha}")
+    return np.round(np.linspace(0.0, float(alpha_max), int(n_alpha)), 6)
+
+
+_SHA_CACHE: dict[tuple[str, float, int], str] = {}
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file (memoised on path, mtime and size)."""
+    from emodubber.metrics.audio_io import sha256_file
+
+    p = Path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_mtime, st.st_size)
+    if key not in _SHA_CACHE:
+        _SHA_CACHE[key] = sha256_file(p)
+    return _SHA_CACHE[key]
+
+
+def _hash(obj: Any, n: int = 16) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:n]
+
+
+def make_vocoder(cfg: ProfileConfig, kind: str | None = None) -> tuple[Callable, dict[str, Any]]:
+    """(vocoder, description): ``vocoder(mel [1, 80, T] normalised log-mel) -> wav [1, 160·T]`` (torch).
+
+    ``kind`` defaults to ``cfg.eval.vocoder``: ``"griffinlim"`` (no training) or ``"hifigan"`` (the
+    generator trained by the vocoder stage, ``checkpoint_dir("vocoder")/model.pt``).
+    """
+    import torch
+
+    kind = kind or cfg.eval.vocoder
+    if kind == "griffinlim":
+        from emodubber.models.vocoder import GriffinLimVocoder
+
+        voc = GriffinLimVocoder(cfg.audio)
+        desc = {"vocoder": "griffinlim", "n_iter": 32}
+    elif kind == "hifigan":
+        from emodubber.train.stages import load_vocoder
+
+        path = cfg.checkpoint_dir("vocoder") / "model.pt"
+        if not path.exists():
+            raise FileNotFoundError(f"HiFi-GAN weights {path} do not exist: train the vocoder stage first "
+                                    "(or set eval.vocoder: griffinlim)")
+        voc = load_vocoder(path)
+        desc = {"vocoder": "hifigan", "weights_sha256": file_sha256(path)}
+    else:
+        raise ValueError(f"eval.vocoder must be 'griffinlim' or 'hifigan', not {kind!r}")
+
+    def vocode(mel):
+        with torch.inference_mode():
+            mel = torch.as_tensor(mel, dtype=torch.float32)
+            if mel.dim() == 2:
+                mel = mel[None]
+            return voc(mel)
+
+    return vocode, desc
+
+
+def subset_judges(judges: Any, metrics: Iterable[str]) -> Any:
+    """A copy of an ``emodubber.metrics.evaluate.Judges`` keeping only the judges of ``metrics``.
+
+    (``evaluate`` runs every judge its ``Judges`` holds, so one loaded set serves every table.)
+    """
+    m = set(metrics)
+    keep = {"asr": "wer", "asr_lm": "wer_lm", "phones": "per", "speaker": "secs", "sync": "lse",
+            "emotion": "emotion"}
+    changes: dict[str, Any] = {attr: None for attr, metric in keep.items() if metric not in m}
+    changes["mcd"] = bool(judges.mcd) and "mcd" in m
+    changes["missing"] = {k: v for k, v in judges.missing.items() if k in m}
+    return dataclasses.replace(judges, **changes)
+
+
+def _judges_fingerprint(judges: Any) -> Any:
+    prov = judges.provenance()
+    return {k: (v.get("weights_sha256") or v) if isinstance(v, Mapping) else v for k, v in prov.items()}
+
+
+def _write_wav(path: Path, wav: np.ndarray, sr: int) -> None:
+    import soundfile as sf
+
+    wav = np.asarray(wav, dtype=np.float32).reshape(-1)
+    peak = float(np.abs(wav).max()) if wav.size else 0.0
+    if peak > 0.99:  # Griffin-Lim can overshoot; scale down rather than clip
+        wav = wav * (0.95 / peak)
+    with atomic_path(path, suffix=".wav") as tmp:
+        sf.write(str(tmp), wav, sr, subtype="PCM_16")
+
+
+def _write_npy(path: Path, arr: np.ndarray) -> None:
+    with atomic_path(path, suffix=".npy") as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, arr.astype(np.float32))
+
+
+class Experiment:
+    """Generation, caching and scoring for one profile (see the module docstring).
+
+    >>> ex = Experiment(cfg)
+    >>> clips = ex.test_clips()                                  # eval.n_test_clips test clips
+    >>> wavs = ex.generate("EmoDubber", setting=2, clips=clips)  # {clip: wav path}, cached
+    >>> table, prov = ex.evaluate("EmoDubber", 2, clips, judges)  # evaluate(...) rows, cached
+    """
+
+    def __init__(self, cfg: ProfileConfig, batch_size: int = 8, device: str = "cpu", seed: int | None = None,
+                 vocoder: str | None = None, show_progress: bool = True, log: Callable[[str], Any] = print):
+        from emodubber.data.features import load_index
+        from emodubber.data.manifest import read_manifest, read_references
+
+        self.cfg = cfg
+        self.batch_size = int(batch_size)
+        self.device = device
+        self.seed = cfg.seed if seed is None else int(seed)
+        self.vocoder_kind = vocoder or cfg.eval.vocoder
+        self.show_progress = show_progress
+        self.log = log
+        self.root = cfg.work_dir / "generated"
+        self.corpus_dir = cfg.corpus_dir
+        self.manifest = cfg.corpus_dir / "dubbing.jsonl"
+        self.records = {r.clip_id: r for r in read_manifest(self.manifest)}
+        self.index: dict[str, str] = load_index(cfg, "dubbing")["clips"]
+        tsv = cfg.corpus_dir / "references.tsv"
+        self.references: dict[str, str] = read_references(tsv) if tsv.exists() else {}
+        self._features: dict[str, dict[str, np.ndarray]] = {}
+        self._models: dict[str, Any] = {}
+        self._expert: Any = None
+        self._vocoder: tuple[Callable, dict] | None = None
+        self.timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------------------------------
+    # clips and their inputs
+    # ------------------------------------------------------------------------------------------
+    def test_clips(self, n: int | None = None, setting: int = 2) -> list[str]:
+        """The first ``n`` (default ``eval.n_test_clips``) test clips with video and features, by clip id.
+
+        With ``setting=2`` only clips whose ``references.tsv`` reference has features are kept, so
+        both settings score the same clips.
+        """
+        n = self.cfg.eval.n_test_clips if n is None else int(n)
+        out = []
+        for cid in sorted(self.records):
+            r = self.records[cid]
+            if r.split != "test" or not r.video or cid not in self.index:
+                continue
+            if setting == 2 and self.references.get(cid) not in self.index:
+                continue
+            out.append(cid)
+        if not out:
+            raise RuntimeError(f"no test clip with video and features in {self.manifest}")
+        return out[:n]
+
+    def features(self, clip_id: str) -> dict[str, np.ndarray]:
+        """The clip's cached feature arrays (``emodubber.data.features``), loaded once."""
+        from emodubber.data.features import feature_path
+
+        if clip_id not in self._features:
+            key = self.index.get(clip_id)
+            if key is None:
+                raise KeyError(f"clip {clip_id} has no features in {self.cfg.features_dir}")
+            with np.load(feature_path(self.cfg, key)) as z:
+                self._features[clip_id] = {k: z[k] for k in z.files}
+        return self._features[clip_id]
+
+    def reference_clip(self, clip_id: str, setting: int) -> str:
+        """The clip whose speaker embedding conditions the model: the clip itself (1) or its reference (2)."""
+        if setting == 1:
+            return clip_id
+        if setting != 2:
+            raise ValueError(f"setting must be 1 or 2, not {setting!r}")
+        ref = self.references.get(clip_id)
+        if ref is None:
+            raise KeyError(f"clip {clip_id} has no Setting-2 reference in references.tsv")
+        return ref
+
+    def inputs(self, clip_id: str, setting: int = 2) -> dict[str, Any]:
+        """Keyword arguments of ``EmoDubber.synthesise`` for one clip: ``phonemes [P]``, ``lip [F, 1, S, S]``
+        (uint8 ROIs; or ``[F, D]`` features) and ``spk_emb [256]`` of the setting's reference."""
+        import torch
+
+        from emodubber.text.symbols import phonemes_to_ids
+
+        rec = self.records[clip_id]
+        z = self.features(clip_id)
+        lip = torch.from_numpy(z["lip"])
+        if lip.dim() == 3:  # grey ROIs [F, S, S] -> [F, 1, S, S]
+            lip = lip[:, None]
+        spk = self.features(self.reference_clip(clip_id, setting))["spk_emb"]
+        return {"phonemes": torch.tensor(phonemes_to_ids(rec.phonemes), dtype=torch.long), "lip": lip,
+                "spk_emb": torch.from_numpy(np.asarray(spk, np.float32))}
+
+    def _batch_inputs(self, clip_ids: Sequence[str], setting: int) -> dict[str, Any]:
+        import torch
+
+        items = [self.inputs(c, setting) for c in clip_ids]
+        B = len(items)
+        P = max(len(it["phonemes"]) for it in items)
+        F = max(it["lip"].shape[0] for it in items)
+        phon = torch.zeros(B, P, dtype=torch.long)
+        lip = torch.zeros((B, F, *items[0]["lip"].shape[1:]), dtype=items[0]["lip"].dtype)
+        for i, it in enumerate(items):
+            phon[i, : len(it["phonemes"])] = it["phonemes"]
+            lip[i, : it["lip"].shape[0]] = it["lip"]
+        return {"phonemes": phon, "lip": lip, "spk_emb": torch.stack([it["spk_emb"] for it in items]),
+                "phoneme_lengths": torch.tensor([len(it["phonemes"]) for it in items]),
+                "lip_lengths": torch.tensor([it["lip"].shape[0] for it in items])}
+
+    # ------------------------------------------------------------------------------------------
+    # models
+    # ------------------------------------------------------------------------------------------
+    def model(self, system: str):
+        """The system's :class:`~emodubber.models.dubber.EmoDubber`, loaded once (eval mode)."""
+        from emodubber.models.dubber import EmoDubber
+
+        spec = SYSTEMS[system]
+        if spec.kind != "model":
+            raise ValueError(f"{system!r} is not a trained model")
+        if system not in self._models:
+            path = spec.checkpoint(self.cfg)
+            if not path.exists():
+                raise FileNotFoundError(f"{system}: checkpoint {path} does not exist (train stage "
+                                        f"{spec.stage!r}{' / ' + spec.variant if spec.variant else ''} first)")
+            self._models[system] = EmoDubber.from_pretrained(path, map_location=self.device).eval()
+        return self._models[system]
+
+    def expert_path(self) -> Path:
+        return self.cfg.checkpoint_dir("emotion_expert") / "model.pt"
+
+    def expert(self):
+        """The emotion expert p_ψ that guides the sampler (stage ``emotion_expert``), loaded once."""
+        if self._expert is None:
+            from emodubber.train.stages import load_emotion_expert
+
+            path = self.expert_path()
+            if not path.exists():
+                raise FileNotFoundError(f"emotion expert {path} does not exist (train stage 'emotion_expert')")
+            self._expert = load_emotion_expert(path, self.device)
+        return self._expert
+
+    def vocoder(self) -> tuple[Callable, dict[str, Any]]:
+        if self._vocoder is None:
+            self._vocoder = make_vocoder(self.cfg, self.vocoder_kind)
+        return self._vocoder
+
+    def available(self, systems: Iterable[str] = tuple(SYSTEMS)) -> dict[str, str]:
+        """``{system: ""}`` when its checkpoint exists, else the reason it cannot run."""
+        out = {}
+        for s in systems:
+            p = SYSTEMS[s].checkpoint(self.cfg)
+            out[s] = "" if p is None or p.exists() else f"missing checkpoint {p}"
+        return out
+
+    # ------------------------------------------------------------------------------------------
+    # generation
+    # ------------------------------------------------------------------------------------------
+    @staticmethod
+    def condition(emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0) -> str:
+        """Directory name of a generation condition: ``unguided`` or ``<emotion>_a<α>_b<β>``."""
+        if emotion is None or (alpha == 0 and beta == 0):
+            return "unguided" if emotion is None else f"{emotion}_unguided"
+        return f"{emotion}_a{alpha:g}_b{beta:g}"
+
+    def gen_dir(self, system: str, setting: int, condition: str = "unguided") -> Path:
+        spec = SYSTEMS[system]
+        if spec.setting_independent:
+            return self.root / spec.slug / condition
+        return self.root / spec.slug / f"S{setting}" / condition
+
+    def generation_key(self, system: str, setting: int, emotion: str | None = None, alpha: float = 0.0,
+                       beta: float = 0.0, gamma: float | None = None, n_steps: int | None = None,
+                       seed: int | None = None) -> dict[str, Any]:
+        """Everything a generated wav depends on (what ``meta.json`` stores)."""
+        from emodubber import __version__
+
+        spec = SYSTEMS[system]
+        ev = self.cfg.eval
+        key: dict[str, Any] = {"system": system, "kind": spec.kind, "version": __version__}
+        if spec.kind == "gt":
+            return key
+        key["vocoder"] = self.vocoder()[1]
+        key["audio"] = dataclasses.asdict(self.cfg.audio)
+        if spec.kind == "gt_mel":
+            return key
+        guided = (alpha != 0 or beta != 0) and emotion is not None
+        key.update(setting=setting, checkpoint_sha256=file_sha256(spec.checkpoint(self.cfg)),
+                   n_steps=int(n_steps or ev.n_steps), temperature=ev.temperature,
+                   seed=self.seed if seed is None else int(seed), batch_size=self.batch_size,
+                   emotion=emotion, alpha=float(alpha), beta=float(beta))
+        if guided:
+            key.update(gamma=float(ev.gamma if gamma is None else gamma), expert_sha256=file_sha256(self.expert_path()))
+        return key
+
+    def synthesise(self, system: str, clip_ids: Sequence[str], setting: int = 2, emotion: str | None = None,
+                   alpha: float = 0.0, beta: float = 0.0, gamma: float | None = None, n_steps: int | None = None,
+                   seed: int | None = None) -> list[np.ndarray]:
+        """Generated normalised log-mels ``[80, T_i]`` (cut to each clip's length), one batch, no files."""
+        ev = self.cfg.eval
+        model = self.model(system)
+        guided = emotion is not None and (alpha != 0 or beta != 0)
+        b = self._batch_inputs(clip_ids, setting)
+        out = model.synthesise(
+            b["phonemes"], lip=b["lip"], spk_emb=b["spk_emb"], phoneme_lengths=b["phoneme_lengths"],
+            lip_lengths=b["lip_lengths"], emotion=emotion if guided else None, alpha=alpha if guided else 0.0,
+            beta=beta if guided else 0.0, gamma=ev.gamma if gamma is None else gamma,
+            n_steps=int(n_steps or ev.n_steps), temperature=ev.temperature,
+            seed=self.seed if seed is None else int(seed), expert=self.expert() if guided else None)
+        mel = out["mel"].float().cpu().numpy()
+        lengths = out["mel_lengths"].cpu().numpy()
+        return [mel[i, :, : int(lengths[i])] for i in range(len(clip_ids))]
+
+    def vocode(self, mels: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Waveforms (16 kHz float32) of normalised log-mels, one clip at a time (no padding artefacts)."""
+        voc, _ = self.vocoder()
+        return [voc(m).reshape(-1).cpu().numpy().astype(np.float32) for m in mels]
+
+    def _prepare_dir(self, out: Path, key: dict[str, Any]) -> None:
+        meta = out / "meta.json"
+        if meta.exists():
+            old = json.loads(meta.read_text())
+            if old.get("key") == json.loads(json.dumps(key, default=str)):
+                return
+            self.log(f"{out}: generation settings changed; clearing its cached outputs")
+            for p in (*out.glob("*.wav"), *out.glob("*.npy"), *out.glob("eval_*.pkl")):
+                p.unlink()
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(meta, {"key": key, "written": time.strftime("%Y-%m-%dT%H:%M:%S")})
+
+    def generate(self, system: str, setting: int = 2, clips: Sequence[str] | None = None,
+                 emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float | None = None,
+                 n_steps: int | None = None, seed: int | None = None) -> dict[str, Path]:
+        """``{clip: wav path}`` of ``system`` on ``clips`` (default :meth:`test_clips`), generating what is missing.
+
+        ``emotion`` with α or β > 0 guides the sampler towards that emotion (PNGM, the emotion expert).
+        "GT" returns the corpus wavs; "GT mel + vocoder" vocodes the corpus mels (setting-independent).
+        """
+        spec = SYSTEMS[system]
+        clips = list(self.test_clips(setting=setting) if clips is None else clips)
+        if spec.kind == "gt":
+            return {c: self.records[c].path(self.corpus_dir, "wav") for c in clips}
+        cond = self.condition(emotion, alpha, beta) if spec.kind == "model" else "unguided"
+        out = self.gen_dir(system, setting, cond)
+        key = self.generation_key(system, setting, emotion, alpha, beta, gamma, n_steps, seed)
+        self._prepare_dir(out, key)
+        todo = [c for c in clips if not (out / f"{c}.wav").exists()]
+        t0 = time.perf_counter()
+        if todo:
+            sr = self.cfg.audio.sample_rate
+            batches = [todo[i:i + self.batch_size] for i in range(0, len(todo), self.batch_size)]
+            desc = f"{spec.slug} S{setting} {cond}" if spec.kind == "model" else spec.slug
+            for batch in progress(batches, desc=desc, disable=not self.show_progress):
+                if spec.kind == "gt_mel":
+                    a = self.cfg.audio
+                    mels = [(self.features(c)["mel"] - a.mel_mean) / a.mel_std for c in batch]
+                else:
+                    mels = self.synthesise(system, batch, setting, emotion, alpha, beta, gamma, n_steps, seed)
+                for c, m, w in zip(batch, mels, self.vocode(mels)):
+                    _write_npy(out / f"{c}.npy", m)
+                    _write_wav(out / f"{c}.wav", w, sr)
+        self.timings[f"generate {spec.slug} S{setting} {cond}"] = round(time.perf_counter() - t0, 2)
+        return {c: out / f"{c}.wav" for c in clips}
+
+    def mel(self, system: str, clip: str, setting: int = 2, emotion: str | None = None, alpha: float = 0.0,
+            beta: float = 0.0, **kw: Any) -> np.ndarray:
+        """The generated normalised log-mel ``[80, T]`` of one clip (generated if missing)."""
+        spec = SYSTEMS[system]
+        if spec.kind == "gt":
+            a = self.cfg.audio
+            return (self.features(clip)["mel"] - a.mel_mean) / a.mel_std
+        wav = self.generate(system, setting, [clip], emotion, alpha, beta, **kw)[clip]
+        return np.load(wav.with_suffix(".npy"))
+
+    # ------------------------------------------------------------------------------------------
+    # scoring
+    # ------------------------------------------------------------------------------------------
+    def evaluate(self, system: str, setting: int, clips: Sequence[str] | None, judges: Any,
+                 metrics: Sequence[str] = TABLE4_METRICS, emotion: str | None = None, alpha: float = 0.0,
+                 beta: float = 0.0, gamma: float | None = None, n_steps: int | None = None) -> tuple[Any, dict]:
+        """``emodubber.metrics.evaluate`` of ``system``'s output in ``setting`` (generated first, cached).
+
+        Returns ``(table, provenance)``. ``emotion`` (with α/β) is the asked emotion (IS is its posterior);
+        unguided generation is scored against each clip's own label. Setting-independent systems (GT rows)
+        in Setting 2 reuse their Setting-1 scores and re-measure SECS against the reference clip.
+        """
+        import pandas as pd
+
+        from emodubber.metrics.evaluate import evaluate
+
+        spec = SYSTEMS[system]
+        clips = list(self.test_clips(setting=setting) if clips is None else clips)
+        metrics = tuple(metrics)
+        if spec.setting_independent and setting != 1:
+            t1, p1 = self.evaluate(system, 1, clips, judges, metrics, emotion, alpha, beta, gamma, n_steps)
+            if "secs" not in metrics:
+                t2, p2 = t1.copy(), dict(p1)
+            else:
+                t_secs, p_secs = self.evaluate_raw(system, setting, clips, subset_judges(judges, ("secs",)), ("secs",),
+                                                   emotion, alpha, beta, gamma, n_steps)
+                t2 = t1.drop(columns=[c for c in ("secs_vs_target",) if c in t1.columns]).copy()
+                extra = t_secs.set_index("clip_id")
+                for col in ("secs_vs_reference", "reference_clip"):
+                    if col in extra.columns:
+                        t2[col] = t2["clip_id"].map(extra[col])
+                secs_err = extra["error"] if "error" in extra.columns else None
+                kept = [("; ".join(p for p in str(s or "").split("; ") if p and not p.startswith("secs")))
+                        for s in t1.get("error", pd.Series("", index=t1.index)).fillna("")]
+                new = ["" if secs_err is None else str(secs_err.get(c, "") or "") for c in t2["clip_id"]]
+                t2["error"] = ["; ".join(x for x in (a, b) if x) for a, b in zip(kept, new)]
+                p2 = {**p1, **{k: p_secs[k] for k in ("setting", "setting_description", "secs_column")}}
+                p2["note"] = ("audio identical in both settings: every column but SECS is copied from "
+                              "Setting 1; SECS re-measured against the Setting-2 reference")
+                p2["wall_time_s"] = round(p1.get("wall_time_s", 0) + p_secs.get("wall_time_s", 0), 2)
+            t2["setting"] = setting
+            t2.attrs["provenance"] = p2
+            return t2, p2
+        return self.evaluate_raw(system, setting, clips, subset_judges(judges, metrics), metrics, emotion, alpha,
+                                 beta, gamma, n_steps)
+
+    def evaluate_raw(self, system: str, setting: int, clips: Sequence[str], judges: Any, metrics: Sequence[str],
+                     emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float | None = None,
+                     n_steps: int | None = None) -> tuple[Any, dict]:
+        """:meth:`evaluate` without the setting-independent shortcut (``judges`` used as given)."""
+        import pandas as pd
+
+        from emodubber.metrics.evaluate import evaluate
+
+        spec = SYSTEMS[system]
+        gen = self.generate(system, setting, clips, emotion, alpha, beta, gamma, n_steps)
+        key = {"gen": self.generation_key(system, setting, emotion, alpha, beta, gamma, n_steps),
+               "setting": setting, "metrics": sorted(metrics), "clips": list(clips),
+               "judges": _judges_fingerprint(judges), "asked": emotion}
+        if spec.kind == "gt":
+            key["wav_sha"] = _hash([file_sha256(p) if Path(p).exists() else "" for p in gen.values()])
+        cond = self.condition(emotion, alpha, beta) if spec.kind == "model" else "unguided"
+        cache = self.gen_dir(system, setting, cond) / f"eval_S{setting}_{_hash(key)}.pkl"
+        if cache.exists():
+            table = pd.read_pickle(cache)
+            return table, table.attrs.get("provenance", {})
+        asked = {c: emotion for c in clips} if emotion is not None else None
+        t0 = time.perf_counter()
+        table, prov = evaluate(gen, self.manifest, setting=setting, judges=judges, metrics=metrics,
+                               setting2_refs=self.references, asked_emotions=asked, system=system,
+                               show_progress=self.show_progress)
+        self.timings[f"evaluate {spec.slug} S{setting} {cond}"] = round(time.perf_counter() - t0, 2)
+        prov = {**prov, "generation": key["gen"], "n_steps": key["gen"].get("n_steps"),
+                "condition": cond}
+        table.attrs["provenance"] = prov
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cache, suffix=".pkl") as tmp:
+            table.to_pickle(tmp)
+        return table, prov
+
+    def table4(self, judges: Any, settings: Sequence[int] = (1, 2), systems: Sequence[str] = tuple(SYSTEMS),
+               clips: Sequence[str] | None = None, metrics: Sequence[str] = TABLE4_METRICS
+               ) -> tuple[dict[tuple[str, int], Any], dict[tuple[str, int], dict]]:
+        """Every (system, setting) of Table 4 scored: ``({(system, setting): table}, {(system, setting): provenance})``.
+
+        Systems whose checkpoint is missing are skipped with a log line (their rows are absent).
+        """
+        clips = list(self.test_clips(setting=2) if clips is None else clips)
+        tables, provs = {}, {}
+        for system in systems:
+            why = self.available([system])[system]
+            if why:
+                self.log(f"Table 4: skipping {system}: {why}")
+                continue
+            for k in settings:
+                tables[(system, k)], provs[(system, k)] = self.evaluate(system, k, clips, judges, metrics)
+        return tables, provs
+
+    # ------------------------------------------------------------------------------------------
+    # Figure 3: the intensity sweep
+    # ------------------------------------------------------------------------------------------
+    def intensity_sweep(self, judge: Any, system: str = "EmoDubber", setting: int = 2,
+                        emotions: Sequence[str] | None = None, curves: Sequence[str] | None = None,
+                        alphas: Sequence[float] | None = None, clips: Sequence[str] | None = None,
+                        n_steps: int | None = None, gamma: float | None = None) -> Any:
+        """IS against α for each emotion and curve (β = α/4, 0.6, 0): the long frame Figure 3 plots.
+
+        One row per (emotion, curve, α, clip): ``emotion, curve, alpha, beta, clip_id, IS`` (the emotion
+        judge's posterior of the asked emotion on the vocoded audio), ``pred`` (its argmax), ``seconds``
+        (generation + judging time of that point's batch). Each distinct (emotion, α, β) is generated
+        once (α = β = 0 is the same unguided speech for every emotion and curve). Nothing is written but
+        the CSV cache under ``generated/<system>/S<setting>/``; ``n_steps`` defaults to ``eval.n_steps``.
+        """
+        import pandas as pd
+
+        from emodubber.reports.paper import CURVES, FIG3_EMOTIONS, curve_beta
+
+        ev = self.cfg.eval
+        emotions = list(FIG3_EMOTIONS if emotions is None else emotions)
+        curves = list(CURVES if curves is None else curves)
+        alphas = [float(a) for a in (alpha_grid(ev.alpha_max, ev.n_alpha) if alphas is None else alphas)]
+        clips = list(self.test_clips(ev.n_intensity_clips, setting) if clips is None else clips)
+        n_steps = int(n_steps or ev.n_steps)
+        gamma = float(ev.gamma if gamma is None else gamma)
+        key = {"gen": self.generation_key(system, setting, "sweep", 1.0, 0.0, gamma, n_steps), "emotions": emotions,
+               "curves": curves, "alphas": alphas, "clips": clips,
+               "judge": getattr(judge, "weights_sha256", type(judge).__name__)}
+        cache = self.gen_dir(system, setting, "intensity") / f"sweep_{_hash(key)}.csv"
+        if cache.exists():
+            return pd.read_csv(cache)
+        points: dict[tuple[str, float, float], list[tuple[str, float]]] = {}
+        for e in emotions:
+            for c in curves:
+                for a in alphas:
+                    b = round(curve_beta(c, a), 6)
+                    points.setdefault((e, a, b), []).append((c, a))
+        done: dict[tuple[float, float, str | None], tuple[np.ndarray, float]] = {}
+        rows = []
+        for (e, a, b), uses in progress(list(points.items()), desc="intensity sweep", disable=not self.show_progress):
+            gk = (a, b, None if a == 0 and b == 0 else e)
+            if gk not in done:
+                t0 = time.perf_counter()
+                wavs = []
+                for i in range(0, len(clips), self.batch_size):
+                    batch = clips[i:i + self.batch_size]
+                    mels = self.synthesise(system, batch, setting, e, a, b, gamma, n_steps)
+                    wavs += self.vocode(mels)
+                post, _ = judge.predict(wavs)
+                done[gk] = (post, time.perf_counter() - t0)
+            post, secs = done[gk]
+            k = EMOTIONS.index(e) if e in EMOTIONS else list(judge.emotions).index(e)
+            for c, a_ in uses:
+                for clip, p in zip(clips, post):
+                    ok = bool(np.isfinite(p).all())
+                    rows.append({"emotion": e, "curve": c, "alpha": a_, "beta": b, "clip_id": clip,
+                                 "IS": float(p[k]) if ok else math.nan,
+                                 "pred": EMOTIONS[int(np.argmax(p))] if ok else "", "seconds": round(secs, 3)})
+        df = pd.DataFrame(rows)
+        df.attrs["n_generated_points"] = len(done)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cache, suffix=".csv") as tmp:
+            df.to_csv(tmp, index=False)
+        self.timings["intensity sweep"] = round(sum(s for _, s in done.values()), 2)
+        return df
+
+    # ------------------------------------------------------------------------------------------
+    # Table 5, Figures 4 and 5: one guided generation per emotion
+    # ------------------------------------------------------------------------------------------
+    def emotion_outputs(self, clips: Sequence[str], emotions: Sequence[str] = EMOTIONS, system: str = "EmoDubber",
+                        setting: int = 2, alpha: float = GUIDED["alpha"], beta: float = GUIDED["beta"],
+                        guided: bool = True) -> dict[str, dict[str, Path]]:
+        """``{emotion: {clip: wav}}``: ``system`` asked for each emotion.
+
+        ``guided``: PNGM guidance with (α, β). Unguided (e.g. the lip-blind TTS of Figure 5, which has no
+        emotion control), each emotion gets its own noise seed (``seed + emotion index``), so the points
+        differ by sampling noise only.
+        """
+        out = {}
+        for e in emotions:
+            if guided:
+                out[e] = self.generate(system, setting, clips, e, alpha, beta)
+            else:
+                out[e] = self._unguided_as(system, setting, clips, e)
+        return out
+
+    def _unguided_as(self, system: str, setting: int, clips: Sequence[str], emotion: str) -> dict[str, Path]:
+        """Unguided output under a per-emotion seed, stored as condition ``<emotion>_unguided``."""
+        spec = SYSTEMS[system]
+        if spec.kind != "model":
+            raise ValueError(f"{system!r} is not a trained model")
+        seed = self.seed + EMOTIONS.index(emotion)
+        out = self.gen_dir(system, setting, self.condition(emotion))
+        key = self.generation_key(system, setting, None, 0.0, 0.0, None, None, seed)
+        key["asked_emotion"] = emotion
+        self._prepare_dir(out, key)
+        todo = [c for c in clips if not (out / f"{c}.wav").exists()]
+        for i in range(0, len(todo), self.batch_size):
+            batch = todo[i:i + self.batch_size]
+            mels = self.synthesise(system, batch, setting, None, 0.0, 0.0, None, None, seed)
+            for c, m, w in zip(batch, mels, self.vocode(mels)):
+                _write_npy(out / f"{c}.npy", m)
+                _write_wav(out / f"{c}.wav", w, self.cfg.audio.sample_rate)
+        return {c: out / f"{c}.wav" for c in clips}

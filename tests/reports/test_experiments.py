@@ -1,0 +1,216 @@
+"""emodubber.reports.experiments on the tiny flite corpus with tiny random-weight checkpoints.
+
+The models are untrained, so the tests check plumbing and properties that hold for any weights: the
+settings condition on the right speaker embedding, generated audio has the video's length (T = 4F),
+outputs are cached and reused, a changed setting regenerates, guidance changes the output, the GT rows
+share everything but SECS across settings, and the sweep has one row per (emotion, curve, α, clip).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from tests.fixtures.tiny_corpus import tiny_cfg
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def write_random_checkpoints(cfg, model_cfg=None, seed: int = 0, judge: bool = True) -> dict:
+    """Random-weight checkpoints where the stages and judges would write them; returns their paths."""
+    from emodubber.metrics.emotion_judge import EmotionJudgeNet, emotion_judge_path
+    from emodubber.models.checkpointing import write_model_file
+    from emodubber.models.dubber import EmoDubber
+    from emodubber.models.emotion import EmotionExpert
+
+    torch.manual_seed(seed)
+    mcfg = model_cfg or cfg.model
+    paths = {}
+    for stage, variant, over in (("dubber", "", {}), ("baselines", "lip_blind", {"lip_blind": True}),
+                                 ("baselines", "no_lcl", {"use_lpa_loss": False}),
+                                 ("baselines", "no_pe", {"use_pe": False})):
+        m = EmoDubber(dataclasses.replace(mcfg, **over), cfg.audio)
+        d = cfg.checkpoint_dir(stage) / variant if variant else cfg.checkpoint_dir(stage)
+        paths[(stage, variant)] = m.save(d / "model.pt")
+    expert = EmotionExpert(mcfg)
+    paths["expert"] = write_model_file(cfg.checkpoint_dir("emotion_expert") / "model.pt", "EmotionExpert",
+                                       expert.state_dict(), {"model": dataclasses.asdict(mcfg),
+                                                             "audio": dataclasses.asdict(cfg.audio)})
+    if judge:
+        net = EmotionJudgeNet(channels=16, embed_dim=8)
+        p = emotion_judge_path(cfg)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": net.eval().state_dict(), "hparams": net.hparams, "mel_mean": np.zeros(80, np.float32),
+                    "mel_std": np.ones(80, np.float32), "emotions": ["neutral", "happy", "sad", "surprised", "angry",
+                                                                     "fearful", "disgusted"],
+                    "audio": dataclasses.asdict(cfg.audio), "steps": 0, "seed": seed}, p)
+        paths["judge"] = p
+    return paths
+
+
+@pytest.fixture(scope="module")
+def exp_cfg(tmp_path_factory):
+    """The tiny corpus (features extracted) in its own work dir, with references.tsv and random checkpoints."""
+    import shutil
+
+    from emodubber.config import load_profile
+    from emodubber.data.manifest import read_manifest, setting2_references, write_references
+    from tests.models.conftest import tiny_model_cfg
+
+    base = tiny_cfg(tmp_path_factory)
+    work = tmp_path_factory.mktemp("exp")
+    shutil.copytree(base.corpus_dir, work / "corpus")
+    shutil.copytree(base.features_dir, work / "features")
+    cfg = load_profile("smoke", overrides={"paths.work_dir": str(work), "paths.reports_dir": str(work / "rep"),
+                                           "eval.n_steps": 2, "eval.n_alpha": 3, "eval.n_intensity_clips": 2},
+                       local=None)
+    recs = read_manifest(cfg.corpus_dir / "dubbing.jsonl")
+    for r in recs:  # the tiny corpus puts 2 clips in test; put every clip there so each has a reference
+        r.split = "test"
+    from emodubber.data.manifest import write_manifest
+
+    write_manifest(cfg.corpus_dir / "dubbing.jsonl", recs)
+    write_references(cfg.corpus_dir / "references.tsv", setting2_references(recs, seed=0))
+    mcfg = tiny_model_cfg(lip_channels=[8, 16])
+    cfg = dataclasses.replace(cfg, model=mcfg)
+    write_random_checkpoints(cfg, mcfg)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def ex(exp_cfg):
+    from emodubber.reports.experiments import Experiment
+
+    torch.set_num_threads(1)
+    return Experiment(exp_cfg, batch_size=2, show_progress=False, log=lambda s: None)
+
+
+def test_test_clips_have_video_features_and_references(ex):
+    clips = ex.test_clips(4)
+    assert 1 <= len(clips) <= 4 and clips == sorted(clips)
+    for c in clips:
+        assert ex.records[c].video and c in ex.index
+        assert ex.references[c] != c and ex.references[c] in ex.index
+
+
+def test_settings_condition_on_the_right_speaker(ex):
+    c = ex.test_clips(1)[0]
+    ref = ex.references[c]
+    s1, s2 = ex.inputs(c, 1), ex.inputs(c, 2)
+    np.testing.assert_array_equal(s1["spk_emb"].numpy(), ex.features(c)["spk_emb"])
+    np.testing.assert_array_equal(s2["spk_emb"].numpy(), ex.features(ref)["spk_emb"])
+    assert torch.equal(s1["phonemes"], s2["phonemes"]) and torch.equal(s1["lip"], s2["lip"])
+    assert s1["lip"].dim() == 4 and s1["lip"].shape[1] == 1
+
+
+def test_generated_audio_matches_the_video_length_and_is_cached(ex):
+    import soundfile as sf
+
+    clips = ex.test_clips(3)
+    for system in ("EmoDubber", "lip-blind TTS", "EmoDubber w/o PE"):
+        wavs = ex.generate(system, 2, clips)
+        for c, p in wavs.items():
+            x, sr = sf.read(p)
+            F = ex.features(c)["lip"].shape[0]
+            assert sr == 16000 and len(x) == 640 * F, (system, c)  # T = 4F mel frames x 160 samples
+            assert np.load(p.with_suffix(".npy")).shape == (80, 4 * F)
+    before = {p: p.stat().st_mtime_ns for p in wavs.values()}
+    again = ex.generate("EmoDubber w/o PE", 2, clips)
+    assert {p: p.stat().st_mtime_ns for p in again.values()} == before  # reused, not regenerated
+
+
+def test_a_changed_generation_key_clears_the_cache(ex, exp_cfg):
+    from emodubber.reports.experiments import Experiment
+
+    clips = ex.test_clips(2)
+    p = ex.generate("EmoDubber", 1, clips)[clips[0]]
+    m1 = np.load(p.with_suffix(".npy"))
+    other = Experiment(exp_cfg, batch_size=2, seed=99, show_progress=False, log=lambda s: None)
+    p2 = other.generate("EmoDubber", 1, clips)[clips[0]]
+    assert p2 == p  # same directory, new key: regenerated under the new seed
+    assert not np.allclose(np.load(p2.with_suffix(".npy")), m1)
+    ex.generate("EmoDubber", 1, clips)  # restore for the other tests
+
+
+def test_guidance_changes_the_output(ex):
+    # (settings differ only through S_id, which an untrained SALN ignores: checked on the inputs above)
+    c = ex.test_clips(1)
+    m2 = ex.mel("EmoDubber", c[0], 2)
+    g = ex.mel("EmoDubber", c[0], 2, emotion="angry", alpha=5.0, beta=1.0)
+    assert g.shape == m2.shape and not np.allclose(g, m2)
+    assert ex.gen_dir("EmoDubber", 2, "angry_a5_b1").is_dir()
+
+
+def test_gt_rows_and_setting_independence(ex):
+    from emodubber.metrics.evaluate import Judges
+
+    clips = ex.test_clips(2)
+    gt = ex.generate("GT", 1, clips)
+    assert all(p == ex.records[c].path(ex.corpus_dir, "wav") for c, p in gt.items())
+    vm = ex.generate("GT mel + vocoder", 2, clips)
+    assert vm[clips[0]].parent == ex.gen_dir("GT mel + vocoder", 1)  # one copy for both settings
+    judges = Judges(mcd=True)  # MCD only: fast and judge-free
+    t1, p1 = ex.evaluate("GT mel + vocoder", 1, clips, judges, metrics=("mcd",))
+    t2, p2 = ex.evaluate("GT mel + vocoder", 2, clips, judges, metrics=("mcd",))
+    assert list(t1["clip_id"]) == clips and (t2["setting"] == 2).all()
+    np.testing.assert_allclose(t1["mcd_dtw"], t2["mcd_dtw"])
+    assert (t1["mcd_dtw"] > 0).all()
+    tg, _ = ex.evaluate("GT", 1, clips, judges, metrics=("mcd",))
+    np.testing.assert_allclose(tg["mcd_dtw"], 0.0, atol=1e-6)  # GT against itself
+
+
+def test_evaluate_is_cached(ex):
+    from emodubber.metrics.evaluate import Judges
+
+    clips = ex.test_clips(2)
+    t, prov = ex.evaluate("lip-blind TTS", 2, clips, Judges(mcd=True), metrics=("mcd",))
+    assert prov["setting"] == 2 and prov["generation"]["system"] == "lip-blind TTS"
+    caches = list(ex.gen_dir("lip-blind TTS", 2).glob("eval_S2_*.pkl"))
+    assert len(caches) == 1
+    t_again, _ = ex.evaluate("lip-blind TTS", 2, clips, Judges(mcd=True), metrics=("mcd",))
+    assert t_again.equals(t)
+
+
+def test_subset_judges_keeps_only_the_asked_ones():
+    from emodubber.metrics.evaluate import Judges
+    from emodubber.reports.experiments import subset_judges
+
+    j = Judges(asr="A", phones="P", speaker="S", mcd=True, missing={"lse": "no weights", "emotion": "x"})
+    s = subset_judges(j, ("secs", "lse"))
+    assert s.speaker == "S" and s.asr is None and s.phones is None and s.mcd is False
+    assert s.missing == {"lse": "no weights"}
+    assert j.asr == "A"  # the original is untouched
+
+
+def test_intensity_sweep_rows_and_dedup(ex):
+    from emodubber.metrics.emotion_judge import EmotionJudge, emotion_judge_path
+    from emodubber.reports.experiments import alpha_grid
+
+    judge = EmotionJudge(emotion_judge_path(ex.cfg))
+    clips = ex.test_clips(2)
+    df = ex.intensity_sweep(judge, emotions=["happy", "sad"], clips=clips, n_steps=1)
+    alphas = alpha_grid(ex.cfg.eval.alpha_max, ex.cfg.eval.n_alpha)
+    assert len(df) == 2 * 3 * len(alphas) * len(clips)
+    assert set(df["curve"]) == {"beta=alpha/4", "beta=0.6", "beta=0"}
+    assert df["IS"].between(0, 1).all()
+    b = df[df["curve"] == "beta=alpha/4"]
+    np.testing.assert_allclose(b["beta"], b["alpha"] / 4, atol=1e-6)
+    # α = β = 0 is one unguided sample shared by every emotion and curve: identical audio, same posterior
+    z = df[(df["alpha"] == 0) & (df["beta"] == 0)]
+    assert z.groupby("clip_id")["pred"].nunique().eq(1).all()
+    assert df.attrs["n_generated_points"] == 1 + 2 * (3 * (len(alphas) - 1) + 1)
+    again = ex.intensity_sweep(judge, emotions=["happy", "sad"], clips=clips, n_steps=1)  # from the CSV
+    np.testing.assert_allclose(again["IS"].to_numpy(), df["IS"].to_numpy(), atol=1e-6)
+
+
+def test_emotion_outputs_unguided_seeds_differ_per_emotion(ex):
+    clips = ex.test_clips(1)
+    out = ex.emotion_outputs(clips, ["happy", "sad"], system="lip-blind TTS", guided=False)
+    a = np.load(out["happy"][clips[0]].with_suffix(".npy"))
+    b = np.load(out["sad"][clips[0]].with_suffix(".npy"))
+    assert a.shape == b.shape and not np.allclose(a, b)
+    g = ex.emotion_outputs(clips, ["happy"], alpha=1.0, beta=0.25)
+    assert g["happy"][clips[0]].parent.name == "happy_a1_b0.25"
