@@ -152,19 +152,20 @@ class DubbingDataset:
                 "hours": sum(it["mel"].shape[1] for it in self.items) * hop_s / 3600}
 
 
-def collate(items: Sequence[dict[str, Any]], lip_as_float: bool = True):
+def collate(items: Sequence[dict[str, Any]], lip_as_float: bool = True, with_lip: bool = True):
     """Pad a list of dataset items into a :class:`emodubber.batch.DubBatch` (contract in ``batch.py``).
 
     Phonemes, durations, pitch, energy pad with 0 to P_max; mel with 0 to T_max; M to [P_max, F_max].
     ROI frames become ``float [B, F, 1, H, W]`` in [0, 1]; pre-extracted lip features ``[B, F, D]``.
-    If no item has video, ``lip`` is None and ``lip_lengths = ceil(T / 4)``. Mixing clips with and
-    without video in one batch is refused."""
+    If no item has video (or ``with_lip=False``: speech-only training on any clips), ``lip`` is None
+    and ``lip_lengths = ceil(T / 4)``. Mixing clips with and without video in one batch is refused
+    unless ``with_lip=False``."""
     import torch
 
     from emodubber.batch import DubBatch
 
     B = len(items)
-    has_lip = [it["lip"] is not None for it in items]
+    has_lip = [it["lip"] is not None and with_lip for it in items]
     if any(has_lip) and not all(has_lip):
         raise DatasetError("a batch mixes clips with and without video: "
                            + ", ".join(it["clip_id"] for it, h in zip(items, has_lip) if not h))
@@ -229,18 +230,29 @@ def _seed_worker(worker_id: int) -> None:
 
 
 def make_loader(cfg: ProfileConfig, split: str = "train", corpus: str = "dubbing", batch_size: int = 16,
-                shuffle: bool | None = None, seed: int | None = None, dataset: DubbingDataset | None = None,
+                shuffle: bool | None = None, seed: int | None = None, dataset: Any = None,
                 drop_last: bool = False, num_workers: int | None = None):
     """A seeded ``torch.utils.data.DataLoader`` of :class:`DubBatch` (shuffle defaults to ``split == "train"``).
 
-    Same ``seed`` → same batch order; workers are seeded from it (``cfg.train.num_workers`` processes)."""
-    import torch
-    from torch.utils.data import DataLoader
+    ``corpus``: ``"dubbing"``, ``"emotion"``, or ``"both"`` (the two concatenated, lips dropped: speech-only
+    batches for TTS pre-training). Same ``seed`` → same batch order; workers are seeded from it
+    (``cfg.train.num_workers`` processes)."""
+    import functools
 
-    ds = dataset if dataset is not None else DubbingDataset(cfg, split, corpus)
+    import torch
+    from torch.utils.data import ConcatDataset, DataLoader
+
+    fn = collate
+    if dataset is not None:
+        ds = dataset
+    elif corpus == "both":
+        ds = ConcatDataset([DubbingDataset(cfg, split, c) for c in MANIFESTS if (cfg.corpus_dir / f"{c}.jsonl").exists()])
+        fn = functools.partial(collate, with_lip=False)
+    else:
+        ds = DubbingDataset(cfg, split, corpus)
     g = torch.Generator()
     g.manual_seed(cfg.seed if seed is None else seed)
     nw = cfg.train.num_workers if num_workers is None else num_workers
     return DataLoader(ds, batch_size=batch_size, shuffle=(split == "train") if shuffle is None else shuffle,
-                      collate_fn=collate, generator=g, worker_init_fn=_seed_worker, num_workers=nw,
+                      collate_fn=fn, generator=g, worker_init_fn=_seed_worker, num_workers=nw,
                       drop_last=drop_last)

@@ -81,3 +81,13 @@ def test_broken_features_name_the_clip(cfg, tmp_path):
         path.write_bytes(keep)
     with pytest.raises(DatasetError, match="split"):
         DubbingDataset(cfg, "tran", "dubbing")
+
+
+def test_both_corpora_speech_only(cfg):
+    batches = list(make_loader(cfg, "all", "both", batch_size=3, shuffle=True, seed=0))
+    assert sum(len(b) for b in batches) == len(DubbingDataset(cfg, "all", "dubbing")) + len(
+        DubbingDataset(cfg, "all", "emotion"))
+    for b in batches:
+        assert b.lip is None
+        b.check()
+        assert (b.lip_lengths == (b.mel_lengths + 3) // 4).all()
