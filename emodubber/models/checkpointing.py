@@ -53,7 +53,9 @@ def read_model_file(path: str | Path, kind: str | None = None, check_version: bo
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, pickle garbage ...
-        raise ModelFileError(f"{path}: not a readable model file (truncated or corrupt?): {type(e).__name__}: {e}") from None
+        raise ModelFileError(
+            f"{path}: not a readable model file (truncated or corrupt?): {type(e).__name__}: {e}"
+        ) from None
     if not isinstance(payload, dict):
         raise ModelFileError(f"{path}: expected a dict payload, got {type(payload).__name__}")
     if payload.get("format") == "emodubber-checkpoint":  # training checkpoint -> model payload

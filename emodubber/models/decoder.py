@@ -61,7 +61,10 @@ class UNet1DEstimator(nn.Module):
                 ])
             )
             prev = c
-        self.mid = nn.ModuleList(nn.ModuleList([ResnetBlock1D(ch[-1], ch[-1], time_dim), tblocks(ch[-1])]) for _ in range(cfg.decoder_mid_blocks))
+        self.mid = nn.ModuleList(
+            nn.ModuleList([ResnetBlock1D(ch[-1], ch[-1], time_dim), tblocks(ch[-1])])
+            for _ in range(cfg.decoder_mid_blocks)
+        )
         self.up = nn.ModuleList()
         rev = ch[::-1] + [ch[0]]
         for i in range(len(ch)):

@@ -87,7 +87,9 @@ class EmoDubber(nn.Module):
         self.decoder = CFM(UNet1DEstimator(cfg, self.n_mels), self.n_mels, cfg.sigma_min)
         unknown = set(cfg.loss_weights) - set(DEFAULT_LOSS_WEIGHTS)
         if unknown:
-            raise ValueError(f"model.loss_weights has unknown terms {sorted(unknown)}; known: {sorted(DEFAULT_LOSS_WEIGHTS)}")
+            raise ValueError(
+                f"model.loss_weights has unknown terms {sorted(unknown)}; known: {sorted(DEFAULT_LOSS_WEIGHTS)}"
+            )
         self.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **cfg.loss_weights}
         if not cfg.use_lpa_loss:
             self.loss_weights["lcl"] = 0.0
@@ -281,7 +283,6 @@ class EmoDubber(nn.Module):
         phoneme_lengths: torch.Tensor | None = None,
         lip_lengths: torch.Tensor | None = None,
         n_frames: int | torch.Tensor | None = None,
-        pitch_shift: float = 0.0,
         return_trajectory: bool = False,
     ) -> dict[str, Any]:
         """Dub (or, for the lip-blind baseline, speak) a phoneme sequence; guided by PNGM when α or β > 0.
@@ -307,7 +308,9 @@ class EmoDubber(nn.Module):
         phoneme_lengths = phoneme_lengths.to(dev)
         if lip is not None:
             lip = lip.to(dev)
-            lip_lengths = torch.full((B,), lip.shape[1], device=dev, dtype=torch.long) if lip_lengths is None else lip_lengths.to(dev)
+            if lip_lengths is None:
+                lip_lengths = torch.full((B,), lip.shape[1], device=dev, dtype=torch.long)
+            lip_lengths = lip_lengths.to(dev)
         guided = gamma != 0 and (alpha != 0 or beta != 0)
         if guided:
             if expert is None:
@@ -337,7 +340,8 @@ class EmoDubber(nn.Module):
                 expert.eval()
                 guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma)
             gen = torch.Generator().manual_seed(int(seed))
-            res = self.decoder(out["mu"], out["mel_mask"], spk_emb, n_steps, temperature, gen, guidance, return_trajectory)
+            res = self.decoder(out["mu"], out["mel_mask"], spk_emb, n_steps, temperature, gen, guidance,
+                               return_trajectory)
         finally:
             self.train(was_training)
         mel, traj = res if return_trajectory else (res, None)
@@ -364,7 +368,9 @@ class EmoDubber(nn.Module):
         return write_model_file(path, "EmoDubber", self.state_dict(), self.config_dict(), extra)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, map_location: str | torch.device = "cpu", check_version: bool = True) -> "EmoDubber":
+    def from_pretrained(
+        cls, path: str | Path, map_location: str | torch.device = "cpu", check_version: bool = True
+    ) -> "EmoDubber":
         """Rebuild the model from a file of :meth:`save` (or a training checkpoint) and load its weights."""
         payload = read_model_file(path, "EmoDubber", check_version)
         cfg = payload["config"]

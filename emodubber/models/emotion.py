@@ -111,14 +111,16 @@ class EmotionExpert(nn.Module):
 
 
 class PNGMGuidance:
-    """ṽ = v + γ(α ∇log p_ψ(c_i|φ_t) − β ∇log Σ_{j≠i} l_j p_ψ(c_j|φ_t)) (see the module docstring for l_j).
+    """PNGM: ṽ = v + γ(α ∇log p_ψ(c_i|φ_t) − β ∇log Σ_{j≠i} l_j p_ψ(c_j|φ_t)) (l_j: module docstring).
 
     ``target``: class id per item [B] (long). Call as ``guidance(phi, t, mask, v) -> ṽ``; it is what
     :meth:`emodubber.models.flow_matching.CFM.forward` takes as ``guidance``. ``history`` keeps, per step,
     the mean target log-probability the expert saw (for plots).
     """
 
-    def __init__(self, expert: nn.Module, target: torch.Tensor, alpha: float = 0.0, beta: float = 0.0, gamma: float = 1.0):
+    def __init__(
+        self, expert: nn.Module, target: torch.Tensor, alpha: float = 0.0, beta: float = 0.0, gamma: float = 1.0
+    ):
         if alpha < 0 or beta < 0:
             raise ValueError(f"guidance scales must be >= 0, got alpha={alpha}, beta={beta}")
         self.expert, self.target = expert, target.long()

@@ -70,7 +70,9 @@ def duration_contrastive_loss(
     expect_ndim(gt_sim, "gt_sim", 3, "[B, P, F]")
     B, F_, P = attn.shape
     if gt_sim.shape[1] < P or gt_sim.shape[2] < F_ or gt_sim.shape[0] != B:
-        raise ShapeError(f"gt_sim is {tuple(gt_sim.shape)} but the attention needs [B={B}, P={P}, F={F_}] (phonemes × video frames)")
+        raise ShapeError(
+            f"gt_sim is {tuple(gt_sim.shape)} but the attention needs [B={B}, P={P}, F={F_}] (phonemes × video frames)"
+        )
     M = gt_sim[:, :P, :F_].to(attn.dtype)
     pm = torch.arange(P, device=attn.device)[None] < phoneme_lengths[:, None]
     fm = torch.arange(F_, device=attn.device)[None] < lip_lengths[:, None]

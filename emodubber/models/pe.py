@@ -38,7 +38,8 @@ class PronunciationEnhancer(nn.Module):
             raise ValueError(f"model.mas_on must be 'prob' or 'log', not {self.mas_on!r}")
         self.fusion = nn.Sequential(nn.Linear(2 * d if cfg.use_pe else d, 4 * d), nn.SiLU(), nn.Linear(4 * d, d))
         self.blocks = nn.ModuleList(
-            ConformerBlock(d, cfg.conformer_heads, cfg.conformer_kernel, 4, cfg.dropout) for _ in range(cfg.conformer_blocks)
+            ConformerBlock(d, cfg.conformer_heads, cfg.conformer_kernel, 4, cfg.dropout)
+            for _ in range(cfg.conformer_blocks)
         )
 
     def align(self, attn, phoneme_lengths, lip_lengths):
@@ -62,7 +63,10 @@ class PronunciationEnhancer(nn.Module):
 
 
 class CTCHead(nn.Module):
-    """Phone posteriors for the CTC loss; index ``n_vocab`` is the blank. shape: [B, L, d] -> log-probs [B, L, n_vocab+1]"""
+    """Phone posteriors for the CTC loss; index ``n_vocab`` is the blank.
+
+    shape: [B, L, d] -> log-probs [B, L, n_vocab + 1]
+    """
 
     def __init__(self, d: int, n_vocab: int):
         super().__init__()
@@ -79,5 +83,6 @@ def ctc_loss(log_probs, input_lengths, phonemes, phoneme_lengths, blank: int) ->
     shape: log_probs [B, L, V+1], phonemes [B, P] -> scalar
     """
     lp = log_probs.transpose(0, 1).float()  # [L, B, V+1]
-    loss = nn.functional.ctc_loss(lp, phonemes, input_lengths, phoneme_lengths, blank=blank, reduction="sum", zero_infinity=True)
+    loss = nn.functional.ctc_loss(lp, phonemes, input_lengths, phoneme_lengths, blank=blank, reduction="sum",
+                                  zero_infinity=True)
     return loss / log_probs.shape[0]

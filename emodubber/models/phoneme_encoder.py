@@ -76,7 +76,8 @@ class PhonemeEncoder(nn.Module):
         self.scale = math.sqrt(d)
         self.prenet = _ConvReluNorm(d, dropout=cfg.dropout_strong)
         self.layers = nn.ModuleList(
-            SALNTransformerLayer(d, cfg.encoder_heads, cfg.encoder_ffn, cfg.spk_dim, (3, 3), cfg.dropout, rope_fraction=0.5)
+            SALNTransformerLayer(d, cfg.encoder_heads, cfg.encoder_ffn, cfg.spk_dim, (3, 3), cfg.dropout,
+                                 rope_fraction=0.5)
             for _ in range(cfg.encoder_layers)
         )
 
@@ -98,7 +99,7 @@ class PhonemeEncoder(nn.Module):
 
 
 class VariancePredictor(nn.Module):
-    """Predictor (official ``Predictor``): α·PE + 2 × (Conv1d(k) → ReLU → LayerNorm → Dropout) → Linear → 1.
+    """Predictor (official ``Predictor``): α·PE + 2 × (Conv1d(k) → ReLU → LN → Dropout) → Linear → 1.
 
     shape: x [B, P, d], mask [B, P] -> [B, P]
     """
@@ -106,7 +107,7 @@ class VariancePredictor(nn.Module):
     def __init__(self, d: int, kernel: int = 5, dropout: float = 0.5):
         super().__init__()
         self.alpha = nn.Parameter(torch.ones(1))
-        self.convs = nn.ModuleList([nn.Conv1d(d, d, kernel, padding=kernel // 2), nn.Conv1d(d, d, kernel, padding=kernel // 2)])
+        self.convs = nn.ModuleList(nn.Conv1d(d, d, kernel, padding=kernel // 2) for _ in range(2))
         self.norms = nn.ModuleList([nn.LayerNorm(d), nn.LayerNorm(d)])
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(d, 1)
@@ -131,6 +132,7 @@ class ProsodyAdaptor(nn.Module):
 
     shape: mu_x [B, P, d], mask [B, P], pitch/energy [B, P] (z-normalised, or None at inference),
         face [B, F, d] + face_mask [B, F] (optional) -> dict(O_p [B, P, d], pitch_pred [B, P], energy_pred [B, P])
+    ``pitch_shift`` / ``energy_shift`` (z units) are added to the predictions when no ground truth is given.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -147,7 +149,8 @@ class ProsodyAdaptor(nn.Module):
         self.energy_embed = nn.Embedding(cfg.prosody_bins, d)
         self.pitch_embed = nn.Embedding(cfg.prosody_bins, d)
 
-    def forward(self, mu_x, mask, pitch=None, energy=None, face=None, face_mask=None, pitch_shift: float = 0.0, energy_shift: float = 0.0):
+    def forward(self, mu_x, mask, pitch=None, energy=None, face=None, face_mask=None,
+                pitch_shift: float = 0.0, energy_shift: float = 0.0):
         m = mask[..., None].to(mu_x.dtype)
         h = mu_x
         if self.face_attention and face is not None:

@@ -65,7 +65,8 @@ class UtteranceStyleLearner(nn.Module):
 class PostNet(nn.Module):
     """SALN PostNet residual. shape: m [B, 80, T], mask [B, 1, T], spk [B, S] -> [B, 80, T]"""
 
-    def __init__(self, n_mels: int, channels: int, n_layers: int, style_dim: int, kernel: int = 5, dropout: float = 0.5):
+    def __init__(self, n_mels: int, channels: int, n_layers: int, style_dim: int, kernel: int = 5,
+                 dropout: float = 0.5):
         super().__init__()
         dims = [n_mels] + [channels] * (n_layers - 1) + [n_mels]
         self.convs = nn.ModuleList(nn.Conv1d(a, b, kernel, padding=kernel // 2) for a, b in zip(dims[:-1], dims[1:]))
@@ -95,7 +96,10 @@ class SpeakerIdentityAdapter(nn.Module):
         self.upsample = Upsampler()
         self.usl = UtteranceStyleLearner(cfg)
         self.proj = nn.Linear(cfg.d_model, n_mels)
-        self.postnet = PostNet(n_mels, cfg.postnet_channels, cfg.postnet_layers, cfg.spk_dim, dropout=cfg.dropout_strong) if cfg.postnet_layers > 0 else None
+        self.postnet = None
+        if cfg.postnet_layers > 0:
+            self.postnet = PostNet(n_mels, cfg.postnet_channels, cfg.postnet_layers, cfg.spk_dim,
+                                   dropout=cfg.dropout_strong)
 
     def forward(self, h, mel_mask, spk):
         h = self.usl(h, mel_mask, spk)

@@ -42,7 +42,8 @@ def mel_filterbank(audio: AudioConfig) -> torch.Tensor:
     import torchaudio
 
     return torchaudio.functional.melscale_fbanks(
-        audio.n_fft // 2 + 1, audio.f_min, audio.f_max, audio.n_mels, audio.sample_rate, norm="slaney", mel_scale="slaney"
+        audio.n_fft // 2 + 1, audio.f_min, audio.f_max, audio.n_mels, audio.sample_rate,
+        norm="slaney", mel_scale="slaney",
     )
 
 
@@ -66,7 +67,10 @@ class MelSpectrogram(nn.Module):
 
 
 class GriffinLimVocoder(nn.Module):
-    """wav = GL(pinv(fb) · exp(mel)). shape: mel [B, 80, T] or [80, T] (normalised log-mel) -> wav [B, 160·T] or [160·T]"""
+    """wav = GL(pinv(fb) · exp(mel)).
+
+    shape: mel [B, 80, T] or [80, T] (normalised log-mel) -> wav [B, 160·T] or [160·T]
+    """
 
     def __init__(self, audio: AudioConfig | None = None, n_iter: int = 32, momentum: float = 0.99):
         super().__init__()
@@ -75,7 +79,8 @@ class GriffinLimVocoder(nn.Module):
         self.audio = a = audio or AudioConfig()
         self.register_buffer("inv_fb", torch.linalg.pinv(mel_filterbank(a).T), persistent=False)  # [F, 80]
         self.gl = torchaudio.transforms.GriffinLim(
-            n_fft=a.n_fft, win_length=a.win_length, hop_length=a.hop_length, power=1.0, n_iter=n_iter, momentum=momentum,
+            n_fft=a.n_fft, win_length=a.win_length, hop_length=a.hop_length, power=1.0, n_iter=n_iter,
+            momentum=momentum,
             rand_init=False,
         )
 
@@ -89,7 +94,8 @@ class GriffinLimVocoder(nn.Module):
         squeeze = mel.dim() == 2
         mel = mel.unsqueeze(0) if squeeze else mel
         if mel.dim() != 3 or mel.shape[1] != self.audio.n_mels:
-            raise ShapeError(f"mel must be shaped [B, {self.audio.n_mels}, T] or [{self.audio.n_mels}, T], got {tuple(mel.shape)}")
+            n = self.audio.n_mels
+            raise ShapeError(f"mel must be shaped [B, {n}, T] or [{n}, T], got {tuple(mel.shape)}")
         wav = self.gl(self.mel_to_linear(mel.float()))
         n = mel.shape[-1] * self.audio.hop_length
         wav = nn.functional.pad(wav, (0, max(0, n - wav.shape[-1])))[..., :n]
@@ -106,7 +112,9 @@ LRELU = 0.1
 class _ResBlock(nn.Module):
     def __init__(self, c: int, kernel: int, dilations=(1, 3, 5)):
         super().__init__()
-        self.convs1 = nn.ModuleList(weight_norm(nn.Conv1d(c, c, kernel, dilation=d, padding=d * (kernel - 1) // 2)) for d in dilations)
+        self.convs1 = nn.ModuleList(
+            weight_norm(nn.Conv1d(c, c, kernel, dilation=d, padding=d * (kernel - 1) // 2)) for d in dilations
+        )
         self.convs2 = nn.ModuleList(weight_norm(nn.Conv1d(c, c, kernel, padding=(kernel - 1) // 2)) for _ in dilations)
         for conv in [*self.convs1, *self.convs2]:
             nn.init.normal_(conv.parametrizations.weight.original1, 0.0, 0.01)
@@ -262,7 +270,9 @@ def generator_loss(fake_scores) -> torch.Tensor:
 
 def feature_loss(real_fmaps, fake_fmaps) -> torch.Tensor:
     """Feature matching 2 · Σ |D_l(y) − D_l(ŷ)|₁ (real maps detached)."""
-    return 2 * sum(torch.mean(torch.abs(r.detach() - f)) for rs, fs in zip(real_fmaps, fake_fmaps) for r, f in zip(rs, fs))
+    return 2 * sum(
+        torch.mean(torch.abs(r.detach() - f)) for rs, fs in zip(real_fmaps, fake_fmaps) for r, f in zip(rs, fs)
+    )
 
 
 def mel_loss(mel_fn: MelSpectrogram, wav_real: torch.Tensor, wav_fake: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,8 @@ class _FeedForward(nn.Module):
     def __init__(self, d: int, ratio: int, dropout: float):
         super().__init__()
         self.net = nn.Sequential(
-            nn.LayerNorm(d), nn.Linear(d, d * ratio), nn.SiLU(), nn.Dropout(dropout), nn.Linear(d * ratio, d), nn.Dropout(dropout)
+            nn.LayerNorm(d), nn.Linear(d, d * ratio), nn.SiLU(), nn.Dropout(dropout),
+            nn.Linear(d * ratio, d), nn.Dropout(dropout),
         )
 
     def forward(self, x):

@@ -40,7 +40,8 @@ def test_lcl_gradient_points_towards_the_truth():
 def test_lcl_names_a_wrong_gt_sim():
     b = make_batch(B=2, F=8)
     with pytest.raises(ShapeError, match="gt_sim"):
-        duration_contrastive_loss(torch.rand(2, 8, b.phonemes.shape[1]), b.gt_sim[:, :, :3], b.phoneme_lengths, b.lip_lengths)
+        duration_contrastive_loss(torch.rand(2, 8, b.phonemes.shape[1]), b.gt_sim[:, :, :3], b.phoneme_lengths,
+                                  b.lip_lengths)
 
 
 @pytest.mark.parametrize("lip_input", ["roi", "features"])
