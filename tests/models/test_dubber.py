@@ -146,3 +146,14 @@ def test_presets_build_and_grow(name):
         cfg = load_profile(p, local=None, overrides={"corpus.root": "/x"} if p == "paper" else None)
         sizes[p] = EmoDubber(cfg.model, cfg.audio).count_parameters()["total"]
     assert sizes["smoke"] < sizes["cpu"] <= sizes[name] or name == "smoke"
+
+
+def test_feature_input_dubber_and_too_many_phonemes_error():
+    torch.manual_seed(0)
+    m = EmoDubber(tiny_model_cfg(lip_input="features"))
+    b = make_batch(B=2, F=8, lip_input="features")
+    assert torch.isfinite(m.compute_loss(b)["loss"])
+    few_frames = dataclasses.replace(b, lip=b.lip[:, :2], lip_lengths=torch.tensor([2, 2]))
+    with pytest.raises(ShapeError, match="phonemes"):
+        m(few_frames.phonemes, few_frames.phoneme_lengths, few_frames.spk_emb, lip=few_frames.lip,
+          lip_lengths=few_frames.lip_lengths)
