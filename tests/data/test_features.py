@@ -154,3 +154,25 @@ def test_bad_clips_are_skipped_counted_and_logged(tmp_path, caplog):
 def test_no_manifest_is_a_clear_error(smoke_cfg):
     with pytest.raises(FileNotFoundError, match="emodubber prepare"):
         ft.extract_features(smoke_cfg)
+
+
+@pytest.mark.slow
+@needs_tools
+@pytest.mark.parametrize("extra_frames", [-10, +10])
+def test_extract_window_cuts_the_longer_stream(tmp_path, extra_frames):
+    """Paper's extract_window: video longer than audio → video cut to floor(T/4); shorter → mel cut to 4F."""
+    import soundfile as sf
+
+    from tests.fixtures.tiny_corpus import build_tiny_corpus, envelope_per_frame, face_frames, write_mp4
+
+    root = build_tiny_corpus(tmp_path / "corpus", n_clips=1, n_emotion=0)
+    rec = read_manifest(root / "dubbing.jsonl")[0]
+    wav, sr = sf.read(root / rec.wav, dtype="float32")
+    env = envelope_per_frame(wav, sr)
+    n = len(env) + extra_frames
+    write_mp4(face_frames(n, 96, np.resize(env, n)), root / rec.video)
+    cfg = load_profile("smoke", overrides={"paths.work_dir": str(tmp_path)}, local=None)
+    z = ft.extract_clip(rec, root, cfg)
+    T_raw = len(wav) // 160
+    F = z["lip"].shape[0]
+    assert F == min(n, T_raw // 4) and z["mel"].shape[1] == 4 * F == z["durations"].sum()
