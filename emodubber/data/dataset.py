@@ -14,7 +14,6 @@ dubbing and emotion corpora (same voices) share ids. Pitch and energy are z-norm
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -246,7 +245,8 @@ def make_loader(cfg: ProfileConfig, split: str = "train", corpus: str = "dubbing
     if dataset is not None:
         ds = dataset
     elif corpus == "both":
-        ds = ConcatDataset([DubbingDataset(cfg, split, c) for c in MANIFESTS if (cfg.corpus_dir / f"{c}.jsonl").exists()])
+        parts = [c for c in MANIFESTS if (cfg.corpus_dir / f"{c}.jsonl").exists()]
+        ds = ConcatDataset([DubbingDataset(cfg, split, c) for c in parts])
         fn = functools.partial(collate, with_lip=False)
     else:
         ds = DubbingDataset(cfg, split, corpus)

@@ -36,7 +36,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

@@ -168,7 +168,8 @@ def scan_grid(root: str | Path, speakers: list[str] | None = None) -> tuple[list
     if speakers:
         missing = sorted(set(speakers) - set(found))
         if missing:
-            raise CorpusLayoutError(f"GRID speaker(s) {', '.join(missing)} not found in {root} (found {', '.join(found)})")
+            raise CorpusLayoutError(f"GRID speaker(s) {', '.join(missing)} not found in {root} "
+                                    f"(found {', '.join(found)})")
         found = [s for s in found if s in speakers]
     rep = CorpusReport("grid", str(root))
     records = []
