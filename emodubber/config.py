@@ -236,6 +236,7 @@ class JudgeConfig:
     emotion_heldout_speakers: int = 2  # emotion judge: speakers held out for its accuracy (sentences too)
     emotion_embed_dim: int = 128  # emotion judge: embedding size (what the t-SNE figure plots)
     validation_clips: int = 30  # held-out clips per judge validation (sync: x3 with the +-5-frame shifts)
+    validation_per_speaker: int = 8  # held-out clips per speaker for the WER / PER / SECS validations
 
 
 @dataclass

@@ -39,6 +39,8 @@ class SpeakerJudge:
         weights = Path(rz.__file__).parent / "pretrained.pt"
         self.weights_sha256 = sha256_file(weights) if weights.exists() else "unknown"
         self._cache: dict[str, np.ndarray] = {}
+        # the first preprocess_wav compiles librosa/numba kernels (~5 s): pay it here, not on the first clip
+        rz.preprocess_wav(np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32), source_sr=16000)
 
     @property
     def settings(self) -> dict:
