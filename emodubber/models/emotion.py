@@ -15,7 +15,8 @@ with l_j = stop-grad p_ψ(c_j | φ_t) / Σ_{k≠i} stop-grad p_ψ(c_k | φ_t): t
 distribution over the non-target emotions, renormalised (the digest's reading of "Emotional
 Compensating"). The negative term therefore pushes hardest against whichever wrong emotion currently
 dominates. With α = β = 0 the guidance returns v untouched (no classifier call), so the output is
-bit-for-bit the unguided one.
+bit-for-bit the unguided one. The expert mean-pools over time, so ∇_φ log p has a per-frame size of
+order 1/T; γ (the paper's note: 15) absorbs that scale.
 """
 
 from __future__ import annotations
