@@ -172,49 +172,55 @@ def collate(items: Sequence[dict[str, Any]], lip_as_float: bool = True, with_lip
     T = max(it["mel"].shape[1] for it in items)
     F = max(it["n_frames"] for it in items)
     n_mels = items[0]["mel"].shape[0]
-    phonemes = torch.zeros(B, P, dtype=torch.long)
-    durations = torch.zeros(B, P, dtype=torch.long)
-    pitch = torch.zeros(B, P)
-    energy = torch.zeros(B, P)
-    mel = torch.zeros(B, n_mels, T)
-    gt_sim = torch.zeros(B, P, F)
+    # padded arrays are filled in numpy (single-threaded: torch's intra-op threads make small copies
+    # very slow on a busy machine) and handed to torch without a copy at the end
+    phonemes = np.zeros((B, P), dtype=np.int64)
+    durations = np.zeros((B, P), dtype=np.int64)
+    pitch = np.zeros((B, P), dtype=np.float32)
+    energy = np.zeros((B, P), dtype=np.float32)
+    mel = np.zeros((B, n_mels, T), dtype=np.float32)
+    gt_sim = np.zeros((B, P, F), dtype=np.float32)
     lip = None
     if all(has_lip):
         l0 = items[0]["lip"]
         if l0.dtype == np.uint8:
-            lip = torch.zeros(B, F, 1, *l0.shape[1:], dtype=torch.float32 if lip_as_float else torch.uint8)
+            lip = np.zeros((B, F, 1, *l0.shape[1:]), dtype=np.float32 if lip_as_float else np.uint8)
         else:
-            lip = torch.zeros(B, F, l0.shape[1])
+            lip = np.zeros((B, F, l0.shape[1]), dtype=np.float32)
     for i, it in enumerate(items):
         p, t, f = len(it["phonemes"]), it["mel"].shape[1], it["n_frames"]
-        phonemes[i, :p] = torch.from_numpy(it["phonemes"])
-        durations[i, :p] = torch.from_numpy(it["durations"])
-        pitch[i, :p] = torch.from_numpy(it["pitch"])
-        energy[i, :p] = torch.from_numpy(it["energy"])
-        mel[i, :, :t] = torch.from_numpy(it["mel"])
-        gt_sim[i, :p, :f] = torch.from_numpy(it["gt_sim"].astype(np.float32))
+        phonemes[i, :p] = it["phonemes"]
+        durations[i, :p] = it["durations"]
+        pitch[i, :p] = it["pitch"]
+        energy[i, :p] = it["energy"]
+        mel[i, :, :t] = it["mel"]
+        gt_sim[i, :p, :f] = it["gt_sim"]
         if lip is not None:
-            x = torch.from_numpy(it["lip"])
-            if x.dtype == torch.uint8:
-                lip[i, :f, 0] = x.float() / 255.0 if lip_as_float else x
+            x = it["lip"]
+            if x.dtype == np.uint8:
+                if lip_as_float:
+                    np.multiply(x, np.float32(1 / 255.0), out=lip[i, :f, 0])
+                else:
+                    lip[i, :f, 0] = x
             else:
                 lip[i, :f] = x
+    t_ = torch.from_numpy
     return DubBatch(
         clip_ids=[it["clip_id"] for it in items],
-        phonemes=phonemes,
+        phonemes=t_(phonemes),
         phoneme_lengths=torch.tensor([len(it["phonemes"]) for it in items], dtype=torch.long),
-        mel=mel,
+        mel=t_(mel),
         mel_lengths=torch.tensor([it["mel"].shape[1] for it in items], dtype=torch.long),
         spk_emb=torch.from_numpy(np.stack([it["spk_emb"] for it in items])),
         speaker_ids=torch.tensor([it["speaker_id"] for it in items], dtype=torch.long),
         emotion_ids=torch.tensor([it["emotion_id"] for it in items], dtype=torch.long),
         intensity=torch.tensor([it["intensity"] for it in items], dtype=torch.float32),
-        durations=durations,
-        pitch=pitch,
-        energy=energy,
-        lip=lip,
+        durations=t_(durations),
+        pitch=t_(pitch),
+        energy=t_(energy),
+        lip=None if lip is None else t_(lip),
         lip_lengths=torch.tensor([it["n_frames"] for it in items], dtype=torch.long),
-        gt_sim=gt_sim,
+        gt_sim=t_(gt_sim),
     )
 
 
