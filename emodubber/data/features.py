@@ -337,16 +337,29 @@ def _save(path: Path, feats: dict[str, np.ndarray]) -> None:
 
 
 def _work_chunk(chunk: list[tuple[dict, str]], root: str, cfg: ProfileConfig) -> list[tuple[str, str, str]]:
-    """Worker: extract a chunk of clips, embed their speakers in one batch, save; (clip_id, key, error)."""
+    """Worker: extract a chunk of clips, embed their speakers in one batch, save; (clip_id, key, error).
+
+    Runs with one torch / OpenCV thread (the caller's settings are restored afterwards)."""
     import torch
 
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         import cv2
 
+        cv_threads = cv2.getNumThreads()
         cv2.setNumThreads(1)
     except ImportError:  # pragma: no cover
-        pass
+        cv2 = None
+    try:
+        return _extract_chunk(chunk, root, cfg)
+    finally:
+        torch.set_num_threads(threads)
+        if cv2 is not None:
+            cv2.setNumThreads(cv_threads)
+
+
+def _extract_chunk(chunk: list[tuple[dict, str]], root: str, cfg: ProfileConfig) -> list[tuple[str, str, str]]:
     results, pending = [], []
     for rec_d, key in chunk:
         rec = ClipRecord(**rec_d)
