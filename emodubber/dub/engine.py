@@ -46,10 +46,19 @@ def _load(fn, path: Path, what: str):
     try:
         return fn(path)
     except ModelFileError as e:
-        raise DubInputError("checkpoint-bad", f"{what} checkpoint unusable: {e}") from None
+        msg = " ".join(str(e).split())
+        raise DubInputError("checkpoint-bad", f"{what} checkpoint unusable: {_cut(msg)}") from None
     except (RuntimeError, KeyError, TypeError) as e:  # a state dict that does not fit the stored config
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DubInputError("checkpoint-bad", f"{what} checkpoint {path} does not load: {first}") from None
+        raise DubInputError("checkpoint-bad", f"{what} checkpoint {path} does not load: {_cut(first)}") from None
+
+
+def _cut(msg: str, n: int = 240) -> str:
+    """A long library message cut at its first sentence after ``n`` characters (one readable line)."""
+    if len(msg) <= n:
+        return msg
+    end = msg.find(". ", n // 2)
+    return msg[: end + 1] if 0 < end < n else msg[:n] + "…"
 
 
 def _roi_size(layout: CheckpointLayout, payload_extra: dict, given: int | None, notes: list[str]) -> int:
