@@ -27,9 +27,13 @@ The rows "GT" (the corpus wav) and "GT mel + vocoder" (the corpus mel through th
 depend on the setting: Setting 2 copies their Setting-1 scores and re-measures only SECS, against
 the reference clip.
 
-Noise: each batch of clips draws its noise from ``torch.Generator().manual_seed(seed)``, so a clip's
-output depends on the batch it was generated in (same clips, same order, same batch size → same
-numbers). The batch size is part of the generation key.
+Noise: a batch draws its noise from ``torch.Generator().manual_seed(seed)``, so with more than one clip per
+batch a clip's noise would depend on its batch mates. :meth:`Experiment.generate` therefore synthesises one
+clip at a time by default (``batch_size=1``): a clip's output depends only on the clip, the seed and the
+condition, so the neutral and the guided versions of a clip (Figure 4, Table 5) and the rows of Table 4 share
+their noise whatever else was generated before. The intensity sweep batches ``sweep_batch_size`` clips;
+every point of the sweep uses the same batches, so the curves still compare α and β at equal noise. Batch
+sizes are part of the cache keys.
 """
 
 from __future__ import annotations
@@ -214,13 +218,15 @@ class Experiment:
     >>> table, prov = ex.evaluate("EmoDubber", 2, clips, judges)  # evaluate(...) rows, cached
     """
 
-    def __init__(self, cfg: ProfileConfig, batch_size: int = 8, device: str = "cpu", seed: int | None = None,
-                 vocoder: str | None = None, show_progress: bool = True, log: Callable[[str], Any] = print):
+    def __init__(self, cfg: ProfileConfig, batch_size: int = 1, device: str = "cpu", seed: int | None = None,
+                 vocoder: str | None = None, show_progress: bool = True, log: Callable[[str], Any] = print,
+                 sweep_batch_size: int = 8):
         from emodubber.data.features import load_index
         from emodubber.data.manifest import read_manifest, read_references
 
         self.cfg = cfg
         self.batch_size = int(batch_size)
+        self.sweep_batch_size = int(sweep_batch_size)
         self.device = device
         self.seed = cfg.seed if seed is None else int(seed)
         self.vocoder_kind = vocoder or cfg.eval.vocoder
@@ -606,7 +612,7 @@ class Experiment:
         gamma = float(ev.gamma if gamma is None else gamma)
         key = {"gen": self.generation_key(system, setting, "sweep", 1.0, 0.0, gamma, n_steps), "emotions": emotions,
                "curves": curves, "alphas": alphas, "clips": clips,
-               "judge": getattr(judge, "weights_sha256", type(judge).__name__)}
+               "judge": getattr(judge, "weights_sha256", type(judge).__name__), "batch": self.sweep_batch_size}
         cache = self.gen_dir(system, setting, "intensity") / f"sweep_{_hash(key)}.csv"
         if cache.exists():
             return pd.read_csv(cache)
@@ -623,8 +629,8 @@ class Experiment:
             if gk not in done:
                 t0 = time.perf_counter()
                 wavs = []
-                for i in range(0, len(clips), self.batch_size):
-                    batch = clips[i:i + self.batch_size]
+                for i in range(0, len(clips), self.sweep_batch_size):
+                    batch = clips[i:i + self.sweep_batch_size]
                     mels = self.synthesise(system, batch, setting, e, a, b, gamma, n_steps)
                     wavs += self.vocode(mels)
                 post, _ = judge.predict(wavs)

@@ -85,7 +85,7 @@ def ex(exp_cfg):
     from emodubber.reports.experiments import Experiment
 
     torch.set_num_threads(1)
-    return Experiment(exp_cfg, batch_size=2, show_progress=False, log=lambda s: None)
+    return Experiment(exp_cfg, show_progress=False, log=lambda s: None, sweep_batch_size=2)
 
 
 def test_test_clips_have_video_features_and_references(ex):
@@ -128,11 +128,23 @@ def test_a_changed_generation_key_clears_the_cache(ex, exp_cfg):
     clips = ex.test_clips(2)
     p = ex.generate("EmoDubber", 1, clips)[clips[0]]
     m1 = np.load(p.with_suffix(".npy"))
-    other = Experiment(exp_cfg, batch_size=2, seed=99, show_progress=False, log=lambda s: None)
+    other = Experiment(exp_cfg, seed=99, show_progress=False, log=lambda s: None)
     p2 = other.generate("EmoDubber", 1, clips)[clips[0]]
     assert p2 == p  # same directory, new key: regenerated under the new seed
     assert not np.allclose(np.load(p2.with_suffix(".npy")), m1)
     ex.generate("EmoDubber", 1, clips)  # restore for the other tests
+
+
+def test_a_clip_output_does_not_depend_on_what_else_was_generated(ex, exp_cfg):
+    from emodubber.reports.experiments import Experiment
+
+    clips = ex.test_clips(3)
+    together = ex.generate("EmoDubber w/o L_cl", 2, clips)
+    alone = Experiment(exp_cfg, show_progress=False, log=lambda s: None)
+    alone.root = exp_cfg.work_dir / "generated_alone"
+    single = alone.generate("EmoDubber w/o L_cl", 2, [clips[-1]])
+    np.testing.assert_allclose(np.load(single[clips[-1]].with_suffix(".npy")),
+                               np.load(together[clips[-1]].with_suffix(".npy")), atol=1e-5)
 
 
 def test_guidance_changes_the_output(ex):
