@@ -295,10 +295,11 @@ def evaluate(generated: Mapping[str, str | Path], references, setting: int = 1, 
         rows.append(row)
     df = pd.DataFrame(rows)
     wall = time.perf_counter() - t_start
+    n_err = int((df["error"].fillna("") != "").sum()) if len(df) and "error" in df else 0
     prov = {"setting": setting, "setting_description": SETTINGS[setting], "secs_column": secs_col,
-            "system": system, "n_clips": len(df), "n_with_error": int((df.get("error", pd.Series(dtype=str)) != "").sum())
-            if len(df) else 0, "judges": judges.provenance(), "wall_time_s": round(wall, 2),
-            "timing_s": {k: round(v, 2) for k, v in timing.items() if v}, "columns": COLUMN_DOC}
+            "system": system, "n_clips": len(df), "n_with_error": n_err, "judges": judges.provenance(),
+            "wall_time_s": round(wall, 2), "timing_s": {k: round(v, 2) for k, v in timing.items() if v},
+            "columns": COLUMN_DOC}
     try:
         from emodubber.reports.provenance import now_iso
         from emodubber.utils import git_commit

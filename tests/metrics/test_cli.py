@@ -1,5 +1,3 @@
-import pytest
-
 from emodubber.cli import build_parser, main
 
 

@@ -1,4 +1,3 @@
-import numpy as np
 import soundfile as sf
 
 from emodubber.metrics.per import phone_errors, reference_phones
