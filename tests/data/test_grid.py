@@ -140,3 +140,22 @@ def test_tiny_grid_to_manifest_and_features(tmp_path):
     for cid, F in zip(b.clip_ids, b.lip_lengths.tolist()):
         assert abs(F - dur[cid] * 25) <= 2
     assert np.isfinite(b.pitch.numpy()).all()
+
+
+def test_mfa_textgrids_are_preferred(tmp_path):
+    import soundfile as sf
+
+    for d in ("s1", "audio_25k/s1", "alignments/s1", "textgrids/s1"):
+        (tmp_path / d).mkdir(parents=True)
+    for utt in ("bbaf2n", "lgaz9a"):
+        (tmp_path / "s1" / f"{utt}.mpg").write_bytes(b"")  # scanning does not decode video
+        sf.write(tmp_path / "audio_25k" / "s1" / f"{utt}.wav", np.zeros(30000, np.float32), 25000)
+        (tmp_path / "alignments" / "s1" / f"{utt}.align").write_text("0 5000 sil\n5000 20000 bin\n20000 30000 sil\n")
+    (tmp_path / "textgrids" / "s1" / "bbaf2n.TextGrid").write_text(TEXTGRID)
+    recs, rep = grid.scan_grid(tmp_path)
+    by = {r.clip_id: r for r in recs}
+    assert by["s1-bbaf2n"].extra["alignment"] == "mfa" and by["s1-bbaf2n"].phonemes[4] == "sp"
+    assert by["s1-bbaf2n"].text == "bin"  # the .align words name the text
+    assert by["s1-lgaz9a"].extra["alignment"] == "align+cmudict" and by["s1-lgaz9a"].phonemes == ["sil", "B", "IH", "N",
+                                                                                                    "sil"]
+    assert by["s1-lgaz9a"].phone_spans[-1][1] == pytest.approx(1.2)  # the last span reaches the end of the wav
