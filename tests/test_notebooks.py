@@ -104,3 +104,15 @@ def test_runner_stops_at_first_failure_naming_notebook_and_cell(tmp_path, monkey
     assert not (reports / "executed" / "03_after.ipynb").exists()
     record = json.loads((reports / "run_record.json").read_text())
     assert record["status"] == "failed" and record["steps"][-1]["notebook"] == "02_bad"
+
+
+def test_runner_kernel_runs_this_interpreter():
+    import os
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from emodubber.reports.suite import _kernel_name
+
+    spec = KernelSpecManager().get_kernel_spec(_kernel_name("surely-not-registered-kernel"))
+    assert os.path.abspath(spec.argv[0]) == os.path.abspath(sys.executable)

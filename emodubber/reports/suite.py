@@ -96,15 +96,36 @@ def _rel(p: Path) -> str:
 
 
 def _kernel_name(preferred: str) -> str:
-    """The registered kernel if present, else ``python3`` (this interpreter's ipykernel)."""
-    try:
-        from jupyter_client.kernelspec import KernelSpecManager
+    """A kernel that runs *this* interpreter, so notebooks import the package being tested.
 
-        if preferred in KernelSpecManager().find_kernel_specs():
+    A user-level kernelspec named ``preferred`` is used only if it points at ``sys.executable``
+    (another checkout may have registered the same name); otherwise a kernelspec private to this
+    environment (``<sys.prefix>/share/jupyter/kernels/emodubber-<hash>``) is installed and used.
+    """
+    import hashlib
+    import os
+
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    here = os.path.abspath(sys.executable)
+    ksm = KernelSpecManager()
+    try:
+        spec = ksm.get_kernel_spec(preferred)
+        if os.path.abspath(spec.argv[0]) == here:
             return preferred
-    except Exception:  # pragma: no cover - jupyter_client missing or broken
+    except NoSuchKernel:
         pass
-    return "python3"
+    name = "emodubber-" + hashlib.sha1(sys.prefix.encode()).hexdigest()[:8]
+    try:
+        spec = ksm.get_kernel_spec(name)
+        if os.path.abspath(spec.argv[0]) == here:
+            return name
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(kernel_name=name, display_name=f"Python (emodubber, {sys.prefix})", prefix=sys.prefix)
+    return name
 
 
 def run_suite(
