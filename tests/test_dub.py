@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import emodubber  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch starts its threads)
 import numpy as np
 import pytest
 import torch
@@ -80,6 +81,7 @@ def _leftovers(d: Path) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_timed_synthesis_is_the_models_synthesise_split_into_stages():
     from emodubber.dub.engine import MODEL_STAGES, synthesise_timed
     from emodubber.models.dubber import EmoDubber
@@ -282,6 +284,7 @@ def _bad_cases(kit, tmp: Path) -> dict[str, tuple[str, dict, str]]:
     }
 
 
+@pytest.mark.slow
 @needs_tools
 def test_every_bad_input_is_one_named_line_and_writes_nothing(kit, tmp_path):
     from emodubber.dub import dub
