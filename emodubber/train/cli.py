@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
             from emodubber.train.selfcheck import run_selfcheck
 
             res = run_selfcheck(args.out or "work/selfcheck", steps=args.steps or 20, resume=args.resume,
-                                dump_weights=args.dump_weights)
+                                dump_weights=args.dump_weights, default_val=args.default_val)
             if ddp.setup().is_main:
                 print(f"selfcheck: {res.status} at step {res.step}, loss {res.last_train.get('loss', float('nan')):.4f}, "
                       f"{res.samples_per_s:.0f} samples/s on {res.world_size} process(es)")
@@ -67,4 +67,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="", help="selfcheck only: output directory")
     p.add_argument("--steps", type=int, default=0, help="selfcheck only: steps")
     p.add_argument("--dump-weights", action="store_true", help="selfcheck only: every rank writes rank<r>.pt")
+    p.add_argument("--default-val", action="store_true",
+                   help="selfcheck only: the loop's sharded validation instead of a rank-0 val_fn")
     p.set_defaults(func=_run)

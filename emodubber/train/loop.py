@@ -213,7 +213,13 @@ class EMA:
 @torch.no_grad()
 def evaluate_loss(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: torch.device | str = "cpu",
                   max_batches: int | None = None) -> dict[str, float]:
-    """Mean of every loss term over ``loader`` (weighted by batch size; summed over DDP ranks)."""
+    """Mean of every loss term over ``loader`` (weighted by batch size).
+
+    When the loader is sharded by a ``DistributedSampler`` the sums are added over the ranks (every rank
+    must call this); otherwise the result is local (safe inside a rank-0-only ``val_fn``)."""
+    from torch.utils.data.distributed import DistributedSampler
+
+    sharded = isinstance(getattr(loader, "sampler", None), DistributedSampler)
     device = torch.device(device)
     was_training = model.training
     model.eval()
@@ -232,7 +238,9 @@ def evaluate_loss(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: t
     finally:
         model.train(was_training)
     keys = sorted(sums)
-    vec = ddp.all_reduce_sum(torch.tensor([sums[k] for k in keys] + [count], dtype=torch.float64))
+    vec = torch.tensor([sums[k] for k in keys] + [count], dtype=torch.float64)
+    if sharded:
+        vec = ddp.all_reduce_sum(vec)
     total = float(vec[-1])
     return {k: float(vec[i]) / max(total, 1.0) for i, k in enumerate(keys)}
 

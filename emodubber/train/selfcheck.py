@@ -16,7 +16,7 @@ from torch.utils.data import TensorDataset
 
 from emodubber.config import StageConfig
 from emodubber.train import ddp
-from emodubber.train.loop import Trainer, TrainResult
+from emodubber.train.loop import Trainer, TrainResult, evaluate_loss
 
 __all__ = ["SelfCheckModel", "selfcheck_data", "selfcheck_loss", "run_selfcheck"]
 
@@ -45,12 +45,18 @@ def selfcheck_loss(model: nn.Module, batch) -> dict[str, torch.Tensor]:
 
 
 def run_selfcheck(out_dir: str | Path, steps: int = 20, batch_size: int = 4, seed: int = 1234,
-                  resume: bool = False, dump_weights: bool = False) -> TrainResult:
+                  resume: bool = False, dump_weights: bool = False, default_val: bool = False) -> TrainResult:
     torch.manual_seed(seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     stage = StageConfig(steps=steps, batch_size=batch_size, lr=1e-2, warmup_steps=2, val_every=max(1, steps // 2),
                         ckpt_every=max(1, steps // 2), keep_last=2, log_every=5)
+    def val_fn(model, loader, step):  # rank 0 only, like the stages' validations (no collective inside)
+        res = evaluate_loss(model, selfcheck_loss, loader)
+        res["weight_norm"] = float(sum(p.norm() ** 2 for p in model.parameters()) ** 0.5)
+        return res
+
     tr = Trainer(SelfCheckModel(), selfcheck_loss, selfcheck_data(), stage, out_dir, val_data=selfcheck_data(16, 1),
-                 seed=seed, name="selfcheck", tensorboard=False, config={"stage": "selfcheck"})
+                 seed=seed, name="selfcheck", tensorboard=False, config={"stage": "selfcheck"},
+                 val_fn=None if default_val else val_fn)
     res = tr.fit(resume=resume)
     if dump_weights:
         Path(out_dir).mkdir(parents=True, exist_ok=True)

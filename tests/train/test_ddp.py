@@ -12,19 +12,24 @@ import pytest
 import torch
 
 from emodubber.train.checkpoint import list_checkpoints, load_checkpoint
+from emodubber.train.loop import read_log
 
 
 @pytest.mark.slow
-def test_torchrun_two_processes_gloo(tmp_path):
+@pytest.mark.parametrize("default_val", [False, True], ids=["rank0-val_fn", "sharded-val"])
+def test_torchrun_two_processes_gloo(tmp_path, default_val):
     torchrun = Path(sys.executable).with_name("torchrun")
     cmd = [str(torchrun)] if torchrun.exists() else [sys.executable, "-m", "torch.distributed.run"]
     out = tmp_path / "sc"
     env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
     proc = subprocess.run(cmd + ["--standalone", "--nproc_per_node=2", "-m", "emodubber.train", "selfcheck",
-                                 "--out", str(out), "--steps", "6", "--dump-weights"],
+                                 "--out", str(out), "--steps", "6", "--dump-weights"]
+                          + (["--default-val"] if default_val else []),
                           capture_output=True, text=True, env=env, timeout=240, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "on 2 process(es)" in proc.stdout
+    val = read_log(out / "val_log.csv")
+    assert [r["step"] for r in val] == [3, 6] and ("weight_norm" in val[0]) != default_val
     r0 = torch.load(out / "rank0.pt", weights_only=True)
     r1 = torch.load(out / "rank1.pt", weights_only=True)
     assert (r0["world_size"], r1["world_size"], r0["result_step"]) == (2, 2, 6)
