@@ -425,6 +425,20 @@ class Experiment:
         lengths = out["mel_lengths"].cpu().numpy()
         return [mel[i, :, : int(lengths[i])] for i in range(len(clip_ids))]
 
+    def synth_fn(self, system: str = "EmoDubber", setting: int = 2) -> Callable:
+        """A ``synth_fn`` for :mod:`emodubber.reports.explorer`: one clip, no files, no cache.
+
+        ``synth(clip, emotion, alpha, beta, gamma, n_steps, seed=None) -> {"mel": [80, T], "wav": [N]}``.
+        (Guidance needs autograd inside the sampler, so nothing here runs under ``torch.inference_mode``.)
+        """
+
+        def synth(clip, emotion, alpha, beta, gamma, n_steps, seed=None):
+            (mel,) = self.synthesise(system, [clip], setting, emotion, alpha, beta, gamma, n_steps, seed)
+            (wav,) = self.vocode([mel])
+            return {"mel": mel, "wav": wav}
+
+        return synth
+
     def vocode(self, mels: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Waveforms (16 kHz float32) of normalised log-mels, one clip at a time (no padding artefacts)."""
         voc, _ = self.vocoder()

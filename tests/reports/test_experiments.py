@@ -226,3 +226,15 @@ def test_emotion_outputs_unguided_seeds_differ_per_emotion(ex):
     assert a.shape == b.shape and not np.allclose(a, b)
     g = ex.emotion_outputs(clips, ["happy"], alpha=1.0, beta=0.25)
     assert g["happy"][clips[0]].parent.name == "happy_a1_b0.25"
+
+
+def test_synth_fn_drives_the_explorer_headless(ex, tmp_path):
+    from emodubber.metrics.emotion_judge import EmotionJudge, emotion_judge_path
+    from emodubber.reports.explorer import judge_fn_from, run_explorer
+
+    clips = ex.test_clips(2)
+    res = run_explorer(False, ex.synth_fn(), judge_fn_from(EmotionJudge(emotion_judge_path(ex.cfg))), clips,
+                       emotion="sad", alpha=3.0, beta=0.75, gamma=1.0, n_steps=2, path=tmp_path / "x.png")
+    assert (tmp_path / "x.png").exists()
+    assert len(res.audio) == 640 * ex.features(clips[0])["lip"].shape[0]
+    assert abs(float(res.posterior.sum()) - 1) < 1e-4 and 0 <= res.intensity <= 1
