@@ -29,7 +29,7 @@ validation, to watch it become diagonal). ``datasets=`` lets tests and notebooks
 from __future__ import annotations
 
 import dataclasses
-import math
+import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -38,8 +38,7 @@ import torch
 from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
 
-from emodubber.config import ModelConfig, ProfileConfig, StageConfig, to_dict
-from emodubber.train.checkpoint import latest_checkpoint
+from emodubber.config import ModelConfig, ProfileConfig, StageConfig
 from emodubber.train.loop import Trainer, TrainResult, evaluate_loss
 from emodubber.train.validate import TrainInputError, make_batch_checker, validate_dataset
 from emodubber.utils import atomic_write_json, seed_everything
@@ -337,8 +336,9 @@ def _train_dubbing_model(cfg: ProfileConfig, name: str, stage_key: str, mcfg: Mo
         info["init_from"] = str(init)
         info["missing_keys"] = missing
         info["unexpected_keys"] = unexpected
-        print(f"[{name}] partial load from {init}: {len(missing)} missing keys (trained from scratch: "
-              f"{sorted({k.split('.')[0] for k in missing})}), {len(unexpected)} unexpected keys")
+        if int(os.environ.get("RANK", 0)) == 0:
+            print(f"[{name}] partial load from {init}: {len(missing)} missing keys (trained from scratch: "
+                  f"{sorted({k.split('.')[0] for k in missing})}), {len(unexpected)} unexpected keys")
     mode = "tts" if mcfg.lip_blind else "dubber"
     crop = st.crop_frames
 
