@@ -196,6 +196,7 @@ class StageConfig:
     min_lr_ratio: float = 0.1  # cosine decay ends at lr * min_lr_ratio (after warm-up); 1.0: constant lr
     log_every: int = 10  # steps between TensorBoard points / progress-bar updates (the CSV gets every step)
     val_clips: int = 0  # validate on the first N clips of the val split (0: all of them)
+    schedule_by_time: bool = True  # with time_budget_s: lr decays with max(step / steps, elapsed / budget)
 
 
 @dataclass

@@ -476,8 +476,18 @@ class Trainer:
         t_start = time.perf_counter()
         self.optimizer = torch.optim.AdamW(self._params, lr=st.lr, weight_decay=st.weight_decay, betas=self.betas)
         total = st.steps
+        by_time = st.time_budget_s > 0 and st.schedule_by_time
+
+        def sched_step(s: int) -> int:
+            # with a time budget the cosine follows whichever runs out first, the steps or the time, so a
+            # run stopped by its budget still ends at the low learning rate
+            if not by_time:
+                return s
+            frac = min(1.0, (time.perf_counter() - t_start) / st.time_budget_s)
+            return max(s, int(frac * total))
+
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: lr_factor(s, total, st.warmup_steps, st.min_lr_ratio))
+            self.optimizer, lambda s: lr_factor(sched_step(s), total, st.warmup_steps, st.min_lr_ratio))
         use_amp = self.device.type == "cuda"
         amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
         self._scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)

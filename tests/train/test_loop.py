@@ -109,6 +109,9 @@ def test_time_budget_stops_cleanly_with_checkpoint(tmp_path):
     assert res.status == "time_budget"
     assert 1 <= res.step < 100
     assert res.checkpoint and load_checkpoint(res.checkpoint)["step"] == res.step
+    # the cosine followed the clock: the last steps ran near the final learning rate lr * min_lr_ratio
+    last_lr = read_log(res.train_log)[-1]["lr"]
+    assert last_lr < 0.3 * 1e-2
 
 
 def test_stop_training_callback_checkpoints(tmp_path):
