@@ -37,7 +37,8 @@ def register(subparsers) -> None:
     p.add_argument("--reference", required=True, help="a recording of the target voice (>= 1 s)")
     p.add_argument("--checkpoint", required=True, metavar="DIR", help="checkpoints folder (e.g. work/cpu/checkpoints)")
     p.add_argument("--out", required=True, help="the dubbed video to write (mp4)")
-    p.add_argument("--emotion", choices=EMOTIONS, default=None, help="target emotion of the guidance")
+    p.add_argument("--emotion", default=None, metavar="NAME",
+                   help=f"target emotion of the guidance: {', '.join(EMOTIONS)}")
     p.add_argument("--alpha", type=float, default=0.0, help="positive guidance scale (default 0)")
     p.add_argument("--beta", type=float, default=0.0, help="negative guidance scale (default 0)")
     p.add_argument("--gamma", type=float, default=1.0, help="overall guidance scale (default 1)")
