@@ -137,17 +137,21 @@ class PNGMGuidance:
             return v
         if self.target.shape[0] != phi.shape[0]:
             raise ShapeError(f"guidance target has {self.target.shape[0]} items for a batch of {phi.shape[0]}")
-        x = phi.detach().requires_grad_(True)
-        logp = torch.log_softmax(self.expert(x, t, mask).float(), dim=-1)  # [B, N]
-        idx = self.target.to(logp.device)[:, None]
-        pos = logp.gather(1, idx).squeeze(1)
-        objective = self.alpha * pos
-        if self.beta != 0:
-            p = logp.exp()
-            others = torch.ones_like(p).scatter_(1, idx, 0.0)
-            l = (p.detach() * others) / (p.detach() * others).sum(1, keepdim=True).clamp_min(1e-12)
-            neg = torch.log((l * p).sum(1).clamp_min(1e-12))
-            objective = objective - self.beta * neg
-        (grad,) = torch.autograd.grad(objective.sum(), x)
-        self.history.append(float(pos.detach().mean()))
-        return v + self.gamma * grad.to(v.dtype) * mask
+        # works under torch.no_grad() and torch.inference_mode(): clones are ordinary autograd tensors
+        with torch.inference_mode(False), torch.enable_grad():
+            x = phi.detach().clone().requires_grad_(True)
+            t_, m_ = torch.as_tensor(t).clone(), mask.clone()
+            logp = torch.log_softmax(self.expert(x, t_, m_).float(), dim=-1)  # [B, N]
+            idx = self.target.to(logp.device).clone()[:, None]
+            pos = logp.gather(1, idx).squeeze(1)
+            objective = self.alpha * pos
+            if self.beta != 0:
+                p = logp.exp()
+                others = torch.ones_like(p).scatter_(1, idx, 0.0)
+                l = (p.detach() * others) / (p.detach() * others).sum(1, keepdim=True).clamp_min(1e-12)
+                neg = torch.log((l * p).sum(1).clamp_min(1e-12))
+                objective = objective - self.beta * neg
+            (grad,) = torch.autograd.grad(objective.sum(), x)
+            self.history.append(float(pos.detach().mean()))
+            step = self.gamma * grad.to(v.dtype) * m_
+        return v + step

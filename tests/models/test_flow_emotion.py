@@ -134,3 +134,12 @@ def test_emotion_expert_learns_a_separable_toy_task():
     logits = expert(mel, torch.ones(8))
     assert (logits.argmax(-1) == labels).float().mean() == 1.0
     assert logits.shape == (8, 7)
+
+
+def test_guidance_works_under_inference_mode():
+    model, b = _dubber_and_batch()
+    clf = ToyClassifier()
+    ref = _synth(model, b, emotion=1, alpha=1.0, beta=0.5, expert=clf)["mel"]
+    with torch.inference_mode():
+        mel = _synth(model, b, emotion=1, alpha=1.0, beta=0.5, expert=clf)["mel"]
+    assert torch.allclose(mel, ref, atol=1e-5)
