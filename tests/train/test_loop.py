@@ -164,3 +164,13 @@ def test_wrapped_loader_and_functional_api(tmp_path):
     res = train(Toy(), toy_loss, DataLoader(toy_data(), batch_size=3), _stage(steps=4), tmp_path,
                 tensorboard=False, verbose=False)
     assert res.step == 4 and res.status == "done" and res.last_val == {}
+
+
+def test_resume_from_a_truncated_checkpoint_names_it(tmp_path):
+    from emodubber.train.checkpoint import CheckpointError
+
+    _run(tmp_path, steps=8, ckpt_every=4)
+    latest = tmp_path / "step_0000008.pt"
+    latest.write_bytes(latest.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=r"step_0000008\.pt is unreadable"):
+        _run(tmp_path, steps=12, ckpt_every=4, resume=True)
