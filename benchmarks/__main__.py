@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return out
 
     if "scaling" not in a.skip:
-        res["scaling_cpu"] = section("scaling cpu", lambda: inference.scaling("cpu", lengths, a.steps, repeats, _log))
+        res["scaling_cpu"] = section("scaling cpu", lambda: inference.scaling("cpu", lengths, a.steps, repeats + 2, _log))
     if "paper" not in a.skip or "peer" not in a.skip:
         frames = 300  # 3 s of mel at 100 frames/s
         rounds = []
