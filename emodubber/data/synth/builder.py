@@ -169,8 +169,24 @@ def _worker_init() -> None:
         pass
 
 
-def _run(args: tuple[dict, str]) -> dict:
-    return make_clip(*args)
+def _run_pool(jobs: list[dict], root: Path, n_workers: int, bar) -> list[dict]:
+    """Run ``jobs`` in ``n_workers`` spawned processes; returns what finished (a broken pool stops early)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    out = []
+    # spawn: no torch / OpenMP / OpenCV thread state is forked from the parent (a forked pool deadlocked
+    # in pytest); a caller that cannot be re-imported (``python -``) breaks the pool: we fall back
+    try:
+        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_worker_init) as ex:
+            futures = [ex.submit(make_clip, j, str(root)) for j in jobs]
+            for f in as_completed(futures):
+                out.append(f.result())
+                bar.update()
+    except BrokenProcessPool as e:
+        log.warning("worker pool broke (%s)", e)
+    return out
 
 
 def build_synthetic_corpus(cfg: ProfileConfig, force: bool = False, show_progress: bool = True) -> dict[str, Any]:
@@ -195,21 +211,16 @@ def build_synthetic_corpus(cfg: ProfileConfig, force: bool = False, show_progres
     n_workers = max(1, int(cfg.corpus.n_workers))
     bar = progress(total=len(jobs), desc="synthetic corpus", unit="clip", disable=not show_progress)
     try:
-        if n_workers == 1:
-            for j in jobs:
-                results.append(make_clip(j, str(root)))
-                bar.update()
-        else:
-            import multiprocessing as mp
-
-            # fork: unlike spawn/forkserver it does not re-import a calling script (which may lack a
-            # __main__ guard); workers touch neither torch nor OpenMP, and cv2 runs single-threaded
-            method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-            ctx = mp.get_context(method)
-            with ctx.Pool(n_workers, initializer=_worker_init) as pool:
-                for res in pool.imap_unordered(_run, [(j, str(root)) for j in jobs], chunksize=4):
-                    results.append(res)
-                    bar.update()
+        pending = list(jobs)
+        if n_workers > 1:
+            results.extend(_run_pool(pending, root, n_workers, bar))
+            done = {r["record"]["clip_id"] if "record" in r else r["clip_id"] for r in results}
+            pending = [j for j in jobs if j["clip_id"] not in done]
+            if pending:
+                log.warning("the worker pool stopped early; building the %d remaining clips in-process", len(pending))
+        for j in pending:
+            results.append(make_clip(j, str(root)))
+            bar.update()
     finally:
         bar.close()
     failures = sorted([r["clip_id"], r["error"]] for r in results if r["status"] == "failed")

@@ -189,7 +189,9 @@ def speak(voice: Voice | str, text: str, emotion: str = "neutral", intensity: fl
     f0_mean = v.f0_mean * r.f0_scale
     f0_std = v.f0_std * r.range_scale
     rate = v.rate * r.rate
-    wav, phones, spans = flite_say(v, text, f0_mean=f0_mean, f0_std=v.f0_std, rate=rate)
+    # GRID's letter "a" is the letter name /EY/; flite reads a lone "a" as the article /AH/
+    said = " ".join("ay" if w == "a" else w for w in text.split())
+    wav, phones, spans = flite_say(v, said, f0_mean=f0_mean, f0_std=v.f0_std, rate=rate)
     speech = _speech_span(phones, spans)
     wav = world_transform(
         wav, rng, f0_target=None if v.flite_f0 else f0_mean,

@@ -71,11 +71,11 @@ VOICES: dict[str, Voice] = {v.name: v for v in (
     Voice("rms", "rms", 105.0, 14.0, 1.00, flite_f0=False),
     Voice("kal", "kal16", 110.0, 14.0, 1.05),
     Voice("slt-lo", "slt", 140.0, 16.0, 1.08, vtl=0.92, derived=True),
-    Voice("slt-hi", "slt", 215.0, 26.0, 1.05, vtl=1.06, derived=True),
-    Voice("rms-hi", "rms", 160.0, 22.0, 1.0, vtl=1.12, derived=True, flite_f0=False),
-    Voice("awb-lo", "awb", 92.0, 10.0, 1.08, vtl=0.94, derived=True),
-    Voice("kal-hi", "kal16", 195.0, 26.0, 1.05, vtl=1.12, derived=True),
-    Voice("rms-lo", "rms", 85.0, 10.0, 1.08, vtl=0.93, derived=True, flite_f0=False),
+    Voice("slt-hi", "slt", 215.0, 26.0, 1.08, vtl=1.06, derived=True),
+    Voice("rms-hi", "rms", 160.0, 22.0, 1.05, vtl=1.12, derived=True, flite_f0=False),
+    Voice("awb-lo", "awb", 92.0, 10.0, 1.1, vtl=0.94, derived=True),
+    Voice("kal-hi", "kal16", 195.0, 26.0, 1.08, vtl=1.12, derived=True),
+    Voice("rms-lo", "rms", 88.0, 10.0, 1.1, vtl=0.94, derived=True, flite_f0=False),
 )}
 DEFAULT_VOICES: tuple[str, ...] = tuple(VOICES)
 #: Kept out of training (all its clips go to the test split) for zero-shot checks.
