@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         return out
 
     if "scaling" not in a.skip:
-        res["scaling_cpu"] = section("scaling cpu", lambda: inference.scaling("cpu", lengths, a.steps, repeats + 2, _log))
+        res["scaling_cpu"] = section("scaling cpu",
+                                     lambda: inference.scaling("cpu", lengths, a.steps, repeats + 2, _log))
     if "paper" not in a.skip or "peer" not in a.skip:
         frames = 300  # 3 s of mel at 100 frames/s
         rounds = []
@@ -96,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                 "full_unguided": inference.time_dub(*_paper(inference), 3.0, False, a.steps, repeats),
                 "decoder_guided": inference.decoder_only("paper", 3.0, a.steps, True, repeats + 2),
                 "decoder_unguided": inference.decoder_only("paper", 3.0, a.steps, False, repeats + 2)})
-            peer = section(f"peer round {r}", lambda: run_peer(a.matcha_python, frames, a.steps, repeats + 2,
-                                                               a.threads)) if "peer" not in a.skip else {"skipped": "--skip peer"}
+            if "peer" in a.skip:
+                peer = {"skipped": "--skip peer"}
+            else:
+                peer = section(f"peer round {r}",
+                               lambda: run_peer(a.matcha_python, frames, a.steps, repeats + 2, a.threads))
             rounds.append({"ours": ours, "peer": peer})
             _log(f"  paper decoder guided {ours['decoder_guided']:.3f} s, full guided "
                  f"{ours['full_guided']['times']['total']:.3f} s; Matcha synthesise "

@@ -88,7 +88,8 @@ def main(argv=None) -> int:
         dts.append(time.perf_counter() - t0)
     print(json.dumps({
         "matcha_version": _version(), "torch": torch.__version__, "threads": a.threads,
-        "frames": T, "asked_frames": a.frames, "steps": a.steps, "synthesise_s": min(ts), "synthesise_median_s": statistics.median(ts),
+        "frames": T, "asked_frames": a.frames, "steps": a.steps, "synthesise_s": min(ts),
+        "synthesise_median_s": statistics.median(ts),
         "synthesise_all": ts, "decoder_s": min(dts),
         "parameters": sum(q.numel() for q in model.parameters()),
         "decoder_parameters": sum(q.numel() for q in model.decoder.parameters()),

@@ -30,7 +30,8 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
         "# Benchmarks: dubbing and training speed on CPU",
         "",
         "Written by `python -m benchmarks` (`make bench`); numbers from one run: the fastest of several repeats "
-        "after a warm-up (the best estimate of the uncontended cost on shared cores; medians are in the JSON). **All models have random weights** (the `cpu` and `paper` presets of "
+        "after a warm-up (the best estimate of the uncontended cost on shared cores; medians are in the JSON). "
+        "**All models have random weights** (the `cpu` and `paper` presets of "
         "`nbconfig/profiles`): the cost of a forward pass does not depend on the weights' values (fixed "
         "Euler steps, fixed Griffin-Lim iterations). The peer, Matcha-TTS, also runs with random weights, in "
         "its own virtual environment, in the same invocation, interleaved with ours.",
@@ -77,7 +78,8 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
                          f"≈ {rtf * k:.3f} on idle cores ({'within' if rtf * k <= RTF_TARGET else 'above'} the "
                          f"target). An estimate, not a measurement.")
             t = three[True]["times"]
-            L.append(f"Shares at 3 s, guided: " + ", ".join(f"{k} {100 * t[k] / t['total']:.0f} %" for k in STAGES) + ".")
+            shares = ", ".join(f"{k} {100 * t[k] / t['total']:.0f} %" for k in STAGES)
+            L.append(f"Shares at 3 s, guided: {shares}.")
         L += ["", "Linear fit of total time against clip length (1.5 → 12 s): the cost grows about linearly when "
               "R² ≈ 1 and the per-second cost at 12 s stays near the one at 1.5 s.", "",
               "| guidance | slope [s per audio s] | intercept [s] | R² | s per audio s at shortest | at longest |",
@@ -115,7 +117,8 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
                   f"(decoder {pe.get('decoder_parameters', 0) / 1e6:.2f} M), mel frames {pe.get('frames')} "
                   f"(asked {pe.get('asked_frames')}), torch {pe.get('torch')}.",
                   f"**Target: paper-size guided decoder ≤ {PEER_TARGET} × Matcha `synthesise`: measured "
-                  f"{', '.join(f'{x:.2f}' for x in ratios)} (rounds) → {'met' if best <= PEER_TARGET else 'NOT met'}.**"]
+                  f"{', '.join(f'{x:.2f}' for x in ratios)} (rounds) → "
+                  f"{'met' if best <= PEER_TARGET else 'NOT met'} (best round).**"]
         pc = rounds[0]["ours"]["full_guided"]
         L += ["", "Paper preset per stage (3 s, guided): " + ", ".join(f"{k} {_f(pc['times'][k])} s" for k in STAGES)
               + f"; RTF {pc['rtf']['total']:.3f} with Griffin-Lim.", ""]

@@ -30,7 +30,8 @@ def random_batch(B: int, seconds: float, roi: int, seed: int = 0, lip: bool = Tr
     return DubBatch(
         clip_ids=[f"r{i}" for i in range(B)], phonemes=torch.randint(3, 42, (B, P), generator=g),
         phoneme_lengths=torch.full((B,), P), mel=torch.randn(B, 80, T, generator=g),
-        mel_lengths=torch.full((B,), T), spk_emb=torch.nn.functional.normalize(torch.randn(B, 256, generator=g), dim=-1),
+        mel_lengths=torch.full((B,), T),
+        spk_emb=torch.nn.functional.normalize(torch.randn(B, 256, generator=g), dim=-1),
         speaker_ids=torch.zeros(B, dtype=torch.long), emotion_ids=torch.randint(0, 7, (B,), generator=g),
         intensity=torch.zeros(B), durations=durs, pitch=torch.randn(B, P, generator=g),
         energy=torch.randn(B, P, generator=g), lip=torch.rand(B, F, 1, roi, roi, generator=g) if lip else None,

@@ -209,7 +209,10 @@ def test_same_seed_same_speech_and_guidance_changes_it(kit, tmp_path):
     from emodubber.dub import dub, prepare_models
 
     models = prepare_models(kit["ck"], alpha=1.0)
-    run = lambda name, **kw: dub(TEXT, kit["video"], kit["ref"], None, tmp_path / name, steps=3, models=models, **kw)  # noqa: E731
+
+    def run(name, **kw):
+        return dub(TEXT, kit["video"], kit["ref"], None, tmp_path / name, steps=3, models=models, **kw)
+
     a, b = run("a.mp4", seed=5), run("b.mp4", seed=5)
     assert np.array_equal(a.mel, b.mel)
     assert not np.array_equal(a.mel, run("c.mp4", seed=6).mel)
