@@ -38,6 +38,8 @@ from emodubber.tools import require_module
 
 __all__ = ["Recipe", "RECIPES", "recipe_for", "speak", "world_transform", "apply_tilt", "REFERENCE_DBFS"]
 
+#: WORLD analysis frame period (ms): 5 ms measured more intelligible than 10 ms, at ~0.05 s more per clip.
+WORLD_FRAME_MS = 5.0
 #: Loudness of neutral speech (RMS over voiced regions, dBFS) before the recipe's energy gain.
 REFERENCE_DBFS = -24.0
 
@@ -112,7 +114,7 @@ def apply_tilt(wav: np.ndarray, tilt_db: float, corner_hz: float = 1500.0) -> np
 def world_transform(wav: np.ndarray, rng: np.random.Generator, *, f0_target: float | None = None,
                     range_scale: float = 1.0, contour_st: float = 0.0, speech: tuple[float, float] | None = None,
                     tremor_hz: float = 0.0, tremor_st: float = 0.0, jitter_st: float = 0.0, breath: float = 0.0,
-                    vtl: float = 1.0, frame_period: float = 5.0) -> np.ndarray:
+                    vtl: float = 1.0, frame_period: float | None = None) -> np.ndarray:
     """WORLD analysis → F0 / envelope / aperiodicity edits → synthesis, same length as ``wav``.
 
     f0_target: move the median voiced F0 here (None: keep); range_scale: scale log-F0 deviations;
@@ -120,6 +122,7 @@ def world_transform(wav: np.ndarray, rng: np.random.Generator, *, f0_target: flo
     breath: raise aperiodicity; vtl: warp the spectral envelope's frequency axis by this factor.
     """
     pw = require_module("pyworld", "the synthetic corpus (WORLD vocoder)")
+    frame_period = frame_period or WORLD_FRAME_MS
     x = wav.astype(np.float64)
     f0, t = pw.dio(x, SAMPLE_RATE, f0_floor=50.0, f0_ceil=600.0, frame_period=frame_period)
     f0 = pw.stonemask(x, f0, t, SAMPLE_RATE)
