@@ -514,8 +514,6 @@ class Experiment:
         """
         import pandas as pd
 
-        from emodubber.metrics.evaluate import evaluate
-
         spec = SYSTEMS[system]
         clips = list(self.test_clips(setting=setting) if clips is None else clips)
         metrics = tuple(metrics)
