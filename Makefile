@@ -9,6 +9,8 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export MPLBACKEND := Agg
 export TF_CPP_MIN_LOG_LEVEL := 3
+# OpenMP threads that spin while waiting make torch 20-100x slower on shared cores
+export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: setup reproduce test test-fast bench clean-work help
 

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before any test imports torch
 
 
 def have(tool: str) -> bool:

@@ -20,3 +20,5 @@ def test_smoke_suite_runs_end_to_end():
             assert (cfg.reports_dir / artefact).exists(), f"{e.name} did not write {artefact}"
     saved = json.loads((cfg.reports_dir / "run_record.json").read_text())
     assert saved["status"] == "ok" and saved["profile"] == "smoke"
+    readme = (cfg.reports_dir / "README.md").read_text()
+    assert saved["commit"] in readme and "synthetic" in readme.lower()

@@ -128,6 +128,20 @@ def _kernel_name(preferred: str) -> str:
     return name
 
 
+def _write_index(cfg, record: RunRecord, suite, log: Callable[[str], None]) -> None:
+    """``reports/<profile>/README.md`` (and ``reports/README.md`` for ``cpu``, the committed profile):
+    every paper artefact mapped to its file, the claims and their verdicts, this run's record."""
+    from emodubber.reports.index import write_reports_readme
+
+    entries = load_suite(suite)
+    title = f"Reproduction reports — profile `{cfg.name}`"
+    written = [write_reports_readme(cfg.reports_dir, entries, run_record=record.as_dict(), title=title)]
+    if cfg.name == "cpu":
+        written.append(write_reports_readme(cfg.reports_dir.parent, entries, run_record=record.as_dict(),
+                                            profile_dir=cfg.reports_dir.name, title=title))
+    log("reports index: " + ", ".join(_rel(p) for p in written))
+
+
 def run_suite(
     profile: str = "smoke",
     only: list[str] | None = None,
@@ -149,6 +163,10 @@ def run_suite(
     record.extra["notebooks"] = [e.name for e in entries]
     record_path = cfg.reports_dir / ("run_record.json" if not (only or start) else f"run_record_{entries[0].name if entries else 'none'}.json")
     kname = _kernel_name(kernel)
+    # kernels inherit the environment: torch imported first in a notebook must not spin OpenMP threads
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for k, e in enumerate(entries, 1):
         params = {
             "PROFILE": cfg.name,
@@ -183,6 +201,8 @@ def run_suite(
         sys.stdout.flush()
     record.finish("ok")
     atomic_write_json(record_path, record.as_dict())
+    if not (only or start):
+        _write_index(cfg, record, suite, log)
     log(f"suite {cfg.name}: {len(entries)} notebook(s) in {record.wall_time_s:.1f} s; record: {_rel(record_path)}")
     return record
 
