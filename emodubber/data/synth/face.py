@@ -151,7 +151,8 @@ def _base_face(app: Appearance, size: int, rng: np.random.Generator) -> np.ndarr
         cv2.ellipse(img, P(ex, ey + 0.005), (L(0.045), L(0.018)), 0, 0, 360, (225, 225, 230), -1)
         cv2.circle(img, P(ex, ey + 0.005), L(0.016), (40, 35, 30), -1)
         # cheek highlight
-        cv2.ellipse(img, P(cx + sgn * 0.15, cy + 0.04), (L(0.07), L(0.05)), 0, 0, 360, _c(np.minimum(skin * 1.1, 255)), -1)
+        cv2.ellipse(img, P(cx + sgn * 0.15, cy + 0.04), (L(0.07), L(0.05)), 0, 0, 360,
+                    _c(np.minimum(skin * 1.1, 255)), -1)
     # nose: shadow on one side, bright ridge, nostrils
     cv2.line(img, P(cx - 0.025, ey + 0.03), P(cx - 0.035, cy + 0.06), _c(skin * 0.65), L(0.018), cv2.LINE_AA)
     cv2.line(img, P(cx + 0.005, ey + 0.03), P(cx + 0.005, cy + 0.05), _c(np.minimum(skin * 1.12, 255)), L(0.012))
