@@ -229,7 +229,7 @@ def train_tts(cfg: ProfileConfig, resume: bool = False, datasets: tuple[Any, Any
     result = tr.fit(resume=resume)
     info = {"parameters": model.count_parameters(), "train_clips": len(train_set),
             "val_clips": len(val_set) if val_set is not None else 0}
-    return _finish(cfg, "tts", tr, result, lambda p: model.save(p, extra={"stage": "tts", "step": result.step}),
+    return _finish(cfg, "tts", tr, result, lambda p: model.save(p, extra={"stage": "tts", "step": result.step, "video": {"roi_size": cfg.video.roi_size}}),
                    dict(result.last_val), info)
 
 
@@ -351,7 +351,7 @@ def _train_dubbing_model(cfg: ProfileConfig, name: str, stage_key: str, mcfg: Mo
         for p in (out_dir / "attn").glob("step_*.npz"):
             p.unlink()
     result = tr.fit(resume=resume)
-    return _finish(cfg, name, tr, result, lambda p: model.save(p, extra={"stage": name, "step": result.step}),
+    return _finish(cfg, name, tr, result, lambda p: model.save(p, extra={"stage": name, "step": result.step, "video": {"roi_size": cfg.video.roi_size}}),
                    dict(result.last_val), info)
 
 
