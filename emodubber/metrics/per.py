@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from emodubber.metrics.audio_io import AudioInput, load_audio
+from emodubber.metrics.wer import decode_utterance
 from emodubber.tools import require_module
 
 __all__ = ["PhoneRecognizer", "reference_phones", "phone_errors", "per_summary", "griffin_lim_copy", "DECODER_SETTINGS"]
@@ -54,10 +55,7 @@ class PhoneRecognizer:
     def phones(self, audio: AudioInput | np.ndarray) -> list[str]:
         if not isinstance(audio, AudioInput):
             audio = load_audio(audio, self.sample_rate)
-        pcm = (np.clip(audio.wav, -1.0, 1.0) * 32767).astype(np.int16)
-        self.decoder.start_utt()
-        self.decoder.process_raw(pcm.tobytes(), full_utt=True)
-        self.decoder.end_utt()
+        decode_utterance(self.decoder, audio.wav)
         out = []
         for seg in self.decoder.seg():
             w = seg.word.upper()

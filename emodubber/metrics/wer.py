@@ -42,6 +42,14 @@ def _model_dir() -> str:
     return ps.get_model_path()
 
 
+
+def decode_utterance(decoder, wav: np.ndarray) -> None:
+    """Run a pocketsphinx ``Decoder`` over one whole utterance of float audio in [-1, 1] (16-bit PCM)."""
+    pcm = (np.clip(wav, -1.0, 1.0) * 32767).astype(np.int16)
+    decoder.start_utt()
+    decoder.process_raw(pcm.tobytes(), full_utt=True)
+    decoder.end_utt()
+
 class PocketsphinxASR:
     """One pocketsphinx decoder (``mode="grammar"`` or ``"lm"``) reused for every clip.
 
@@ -71,10 +79,7 @@ class PocketsphinxASR:
     def transcribe(self, audio: AudioInput | np.ndarray) -> str:
         if not isinstance(audio, AudioInput):
             audio = load_audio(audio, self.sample_rate)
-        pcm = (np.clip(audio.wav, -1.0, 1.0) * 32767).astype(np.int16)
-        self.decoder.start_utt()
-        self.decoder.process_raw(pcm.tobytes(), full_utt=True)
-        self.decoder.end_utt()
+        decode_utterance(self.decoder, audio.wav)
         hyp = self.decoder.hyp()
         return " ".join(normalise_words(hyp.hypstr)) if hyp is not None else ""
 

@@ -107,21 +107,19 @@ def _kernel_name(preferred: str) -> str:
 
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    here = os.path.abspath(sys.executable)
     ksm = KernelSpecManager()
-    try:
-        spec = ksm.get_kernel_spec(preferred)
-        if os.path.abspath(spec.argv[0]) == here:
-            return preferred
-    except NoSuchKernel:
-        pass
+
+    def runs_here(name: str) -> bool:
+        try:
+            return os.path.abspath(ksm.get_kernel_spec(name).argv[0]) == os.path.abspath(sys.executable)
+        except NoSuchKernel:
+            return False
+
+    if runs_here(preferred):
+        return preferred
     name = "emodubber-" + hashlib.sha1(sys.prefix.encode()).hexdigest()[:8]
-    try:
-        spec = ksm.get_kernel_spec(name)
-        if os.path.abspath(spec.argv[0]) == here:
-            return name
-    except NoSuchKernel:
-        pass
+    if runs_here(name):
+        return name
     from ipykernel.kernelspec import install
 
     install(kernel_name=name, display_name=f"Python (emodubber, {sys.prefix})", prefix=sys.prefix)
