@@ -117,3 +117,13 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
                 break
             h.update(b)
     return h.hexdigest()
+
+
+def package_version(dist: str) -> str:
+    """Installed version of distribution ``dist`` (named in every judge's provenance), or ``unknown``."""
+    import importlib.metadata as md
+
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:  # pragma: no cover
+        return "unknown"

@@ -86,30 +86,27 @@ class Judges:
             j.speaker = SpeakerJudge()
         j.mcd = "mcd" in metrics
         if "lse" in metrics:
-            if cfg is None:
-                j.missing["lse"] = "no config: SyncNet weights unknown"
-            else:
-                from emodubber.metrics.lse import SyncJudge
+            from emodubber.metrics.lse import SyncJudge
 
-                try:
-                    j.sync = SyncJudge.from_config(cfg)
-                except FileNotFoundError as e:
-                    if strict:
-                        raise
-                    j.missing["lse"] = str(e)
+            j.sync = j._learned("lse", SyncJudge, cfg, strict, "SyncNet weights unknown")
         if "emotion" in metrics:
-            if cfg is None:
-                j.missing["emotion"] = "no config: emotion judge weights unknown"
-            else:
-                from emodubber.metrics.emotion_judge import EmotionJudge
+            from emodubber.metrics.emotion_judge import EmotionJudge
 
-                try:
-                    j.emotion = EmotionJudge.from_config(cfg)
-                except FileNotFoundError as e:
-                    if strict:
-                        raise
-                    j.missing["emotion"] = str(e)
+            j.emotion = j._learned("emotion", EmotionJudge, cfg, strict, "emotion judge weights unknown")
         return j
+
+    def _learned(self, key: str, judge_cls, cfg, strict: bool, unknown: str):
+        """A learned judge from the profile's weights, or None with the reason in ``self.missing[key]``."""
+        if cfg is None:
+            self.missing[key] = f"no config: {unknown}"
+            return None
+        try:
+            return judge_cls.from_config(cfg)
+        except FileNotFoundError as e:
+            if strict:
+                raise
+            self.missing[key] = str(e)
+            return None
 
     def provenance(self) -> dict[str, Any]:
         from emodubber.metrics.mcd import mcd_settings

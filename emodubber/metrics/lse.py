@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from emodubber.metrics.audio_io import AudioInput, load_audio, sha256_file
+from emodubber.metrics.audio_io import AudioInput, load_audio, package_version, sha256_file
 from emodubber.tools import require_binary, require_module
 
 __all__ = ["SyncJudge", "sync_scores", "read_video", "face_crops", "mfcc_features", "mux_audio",
@@ -298,12 +298,7 @@ class SyncJudge:
 
     @property
     def settings(self) -> dict:
-        import importlib.metadata as md
-
-        try:
-            v = md.version("syncnet-python")
-        except md.PackageNotFoundError:  # pragma: no cover
-            v = "unknown"
+        v = package_version("syncnet-python")
         return {"judge": f"syncnet-python {v} (S + calc_pdist scoring)", "weights": self.label,
                 "weights_path": str(self.weights_path), "weights_sha256": self.weights_sha256,
                 "sha256_verified": self.verified, "vshift": self.vshift, "face_crop": self.face_crop,

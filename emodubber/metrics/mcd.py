@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emodubber.metrics.audio_io import load_audio
+from emodubber.metrics.audio_io import load_audio, package_version
 from emodubber.tools import require_module
 
 __all__ = ["mcd_all", "MCD_MODES", "mcd_settings"]
@@ -27,12 +27,7 @@ COLUMNS = {"plain": "mcd", "dtw": "mcd_dtw", "dtw_sl": "mcd_dtw_sl"}
 
 
 def mcd_settings() -> dict:
-    import importlib.metadata as md
-
-    try:
-        v = md.version("pymcd")
-    except md.PackageNotFoundError:  # pragma: no cover
-        v = "unknown"
+    v = package_version("pymcd")
     return {"judge": f"pymcd {v}", "modes": list(MCD_MODES), "sr": 22050, "mcep_order": 13, "alpha": 0.65,
             "frame_period_ms": 5.0}
 

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from emodubber.metrics.audio_io import AudioInput, load_audio, sha256_file
+from emodubber.metrics.audio_io import AudioInput, load_audio, package_version, sha256_file
 from emodubber.tools import require_module
 
 __all__ = ["SpeakerJudge", "secs_column", "roc_auc"]
@@ -44,12 +44,7 @@ class SpeakerJudge:
 
     @property
     def settings(self) -> dict:
-        import importlib.metadata as md
-
-        try:
-            v = md.version("resemblyzer")
-        except md.PackageNotFoundError:  # pragma: no cover
-            v = "unknown"
+        v = package_version("resemblyzer")
         return {"judge": f"resemblyzer {v}", "weights": "pretrained.pt (GE2E, in the wheel)",
                 "weights_sha256": self.weights_sha256, "scale": "cosine x 100"}
 
