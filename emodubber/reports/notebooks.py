@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KERNELSPEC", "LANGUAGE_INFO", "hygiene_problems", "from_percent", "parameters_source"]
+__all__ = ["KERNELSPEC", "LANGUAGE_INFO", "hygiene_problems", "from_percent"]
 
 KERNELSPEC = {"name": "emodubber", "display_name": "Python (emodubber)", "language": "python"}
 LANGUAGE_INFO = {"name": "python", "version": "3.11", "mimetype": "text/x-python", "file_extension": ".py",
@@ -50,15 +50,6 @@ def hygiene_problems(path: str | Path) -> list[str]:
                 if s and not s.startswith("#") and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*\s*=\s*(['\"].*['\"]|[-+0-9.eE]+|True|False|None|\[.*\]|\{.*\})\s*(#.*)?$", s):
                     problems.append(f"parameters cell holds more than plain literals: {s!r}")
     return problems
-
-
-def parameters_source(path: str | Path) -> str:
-    """Source of the ``parameters`` cell."""
-    nb = json.loads(Path(path).read_text())
-    for c in nb["cells"]:
-        if "parameters" in _tags(c):
-            return "".join(c["source"])
-    raise ValueError(f"{path}: no cell tagged 'parameters'")
 
 
 _HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
