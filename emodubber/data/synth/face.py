@@ -1,4 +1,4 @@
-"""A rendered talking face for every synthetic dubbing clip (25 fps mp4 through ffmpeg).
+"""A rendered talking face for every synthetic dubbing clip (25 fps H.264 mp4: PyAV, or an ffmpeg pipe).
 
 The mouth follows visemes of the aligned phones: each phone has targets for opening, width, rounding
 and teeth (:data:`VISEMES`); a step signal of the targets at 1 ms is smoothed with a Gaussian (σ ≈ 22
@@ -258,12 +258,39 @@ def render_frames(track: np.ndarray, speaker: str, emotion: str = "neutral", int
 
 
 def write_mp4(frames: np.ndarray, path: str | Path, fps: int = 25, crf: int = 18) -> Path:
-    """Encode BGR uint8 frames as H.264 yuv420p mp4 (even sides) through an ffmpeg pipe."""
-    ffmpeg = require_binary("ffmpeg")
+    """Encode BGR uint8 frames as H.264 yuv420p mp4 (even sides).
+
+    In process through PyAV's libx264 when ``av`` is installed (no ffmpeg start-up per clip: about half the
+    cost of a 3-s clip), else through an ffmpeg pipe; the same codec, preset and quality either way.
+    """
     path = Path(path)
     n, h, w, _ = frames.shape
     if h % 2 or w % 2:
         raise VideoError(f"{path}: frame size {w}x{h} must be even for yuv420p")
+    try:
+        import av
+    except ImportError:
+        return _write_mp4_ffmpeg(frames, path, fps, crf)
+    tmp = path.with_name(path.name + ".part")
+    try:
+        with av.open(str(tmp), "w", format="mp4") as out:
+            stream = out.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            stream.options = {"crf": str(crf), "preset": "veryfast"}
+            stream.codec_context.thread_count = 1
+            for frame in np.ascontiguousarray(frames):
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")))
+            out.mux(stream.encode())
+        tmp.replace(path)
+    except (av.FFmpegError, OSError) as e:
+        tmp.unlink(missing_ok=True)
+        raise VideoError(f"could not write {path}: {e}") from None
+    return path
+
+
+def _write_mp4_ffmpeg(frames: np.ndarray, path: Path, fps: int, crf: int) -> Path:
+    ffmpeg = require_binary("ffmpeg")
+    n, h, w, _ = frames.shape
     cmd = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}",
            "-r", str(fps), "-i", "-", "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
            "-pix_fmt", "yuv420p", "-threads", "1", "-f", "mp4", str(path)]
