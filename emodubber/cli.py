@@ -23,10 +23,11 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ConfigError, MissingToolError, F
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from emodubber.reports.suite import SuiteError, run_suite
+    from emodubber.reports.suite import SuiteError, parse_params, run_suite
 
     try:
-        run_suite(args.profile, only=args.only, start=args.start, kernel=args.kernel)
+        run_suite(args.profile, only=args.only, start=args.start, kernel=args.kernel,
+                  params=parse_params(args.param or []))
     except SuiteError as e:
         print(f"emodubber reproduce: {e}", file=sys.stderr)
         return 1
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", nargs="+", metavar="NAME", help="run only these notebooks (name or number prefix)")
     r.add_argument("--from", dest="start", metavar="NAME", help="run from this notebook to the end")
     r.add_argument("--kernel", default="emodubber", help="Jupyter kernel (falls back to python3)")
+    r.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="set a notebook parameter (YAML literal) in every selected notebook that declares it, "
+                        "e.g. --only 02 03 --param REUSE=true re-reports trained stages without retraining")
     r.set_defaults(func=_reproduce)
 
     for modname in SUBCOMMAND_MODULES:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from emodubber.reports.notebooks import from_percent, hygiene_problems
-from emodubber.reports.suite import SuiteError, artefact_table, load_suite, run_suite, select
+from emodubber.reports.suite import SuiteError, artefact_table, load_suite, parse_params, run_suite, select
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = load_suite()
@@ -57,8 +57,8 @@ def test_artefact_table_reads_the_suite():
 def _toy_suite(tmp_path, fail: bool):
     nbdir = tmp_path / "nbs"
     nbdir.mkdir()
-    good = from_percent('# %% tags=["parameters"]\nPROFILE = "x"\nSEED = 0\nWORK_DIR = ""\nREPORTS_DIR = ""\n'
-                        '# %%\nfrom pathlib import Path\nPath(REPORTS_DIR, "seen.txt").write_text(PROFILE)\n')
+    good = from_percent('# %% tags=["parameters"]\nPROFILE = "x"\nSEED = 0\nWORK_DIR = ""\nREPORTS_DIR = ""\nTAG = ""\n'
+                        '# %%\nfrom pathlib import Path\nPath(REPORTS_DIR, "seen.txt").write_text(PROFILE + TAG)\n')
     bad = from_percent('# %% tags=["parameters"]\nPROFILE = "x"\n# %%\nx = 1\n# %%\nraise ValueError("boom")\n')
     (nbdir / "01_good.ipynb").write_text(json.dumps(good))
     (nbdir / "02_bad.ipynb").write_text(json.dumps(bad if fail else good))
@@ -88,6 +88,31 @@ def test_runner_injects_parameters_and_records(tmp_path, monkeypatch):
     record = json.loads(next(reports.glob("run_record*.json")).read_text())
     assert record["profile"] == "smoke" and record["status"] == "ok" and record["commit"]
     assert {"host", "cpu_count"} <= set(record["machine"])
+
+
+def test_params_are_parsed_as_yaml_and_refused_when_malformed():
+    assert parse_params(["REUSE=true", "N=4", "NAME=abc", "EMPTY="]) == {"REUSE": True, "N": 4, "NAME": "abc",
+                                                                       "EMPTY": ""}
+    with pytest.raises(SuiteError, match="NAME=VALUE"):
+        parse_params(["REUSE"])
+    with pytest.raises(SuiteError, match="NAME=VALUE"):
+        parse_params(["1X=2"])
+
+
+@pytest.mark.slow
+def test_runner_sets_declared_params_and_refuses_unknown_ones(tmp_path, monkeypatch):
+    suite = _toy_suite(tmp_path, fail=False)
+    from emodubber import config
+
+    reports = tmp_path / "reports"
+    orig = config.load_profile
+    monkeypatch.setattr("emodubber.reports.suite.load_profile",
+                        lambda p: orig(p, overrides={"paths.reports_dir": str(reports), "paths.work_dir": str(tmp_path / "w")}, local=None))
+    with pytest.raises(SuiteError, match=r"no selected notebook has the parameter\(s\) \['TAGG'\]"):
+        run_suite("smoke", suite=suite, only=["01"], params={"TAGG": "b"}, log=lambda s: None)
+    assert not (reports / "executed" / "01_good.ipynb").exists()  # refused before anything ran
+    rec = run_suite("smoke", suite=suite, only=["01"], params={"TAG": "-b"}, log=lambda s: None)
+    assert (reports / "seen.txt").read_text() == "smoke-b" and rec.extra["params"] == {"TAG": "-b"}
 
 
 @pytest.mark.slow

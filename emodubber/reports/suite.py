@@ -140,6 +140,33 @@ def _write_index(cfg, record: RunRecord, suite, log: Callable[[str], None]) -> N
     log("reports index: " + ", ".join(_rel(p) for p in written))
 
 
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``["REUSE=true", "N_CLIPS=4"]`` → ``{"REUSE": True, "N_CLIPS": 4}`` (values are YAML literals)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise SuiteError(f"--param wants NAME=VALUE with NAME a Python identifier, not {item!r}")
+        out[name.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return out
+
+
+def notebook_parameters(path: str | Path) -> set[str]:
+    """The names a notebook's ``parameters`` cell assigns."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    names: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            for node in ast.parse(cell.source).body:
+                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+                names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
 def run_suite(
     profile: str = "smoke",
     only: list[str] | None = None,
@@ -147,18 +174,29 @@ def run_suite(
     kernel: str = "emodubber",
     suite: str | Path | None = None,
     log: Callable[[str], None] = print,
+    params: dict[str, Any] | None = None,
 ) -> RunRecord:
     """Execute the suite for ``profile``; returns the run record (also written as JSON).
 
+    ``params`` set notebook parameters in every selected notebook that declares them (a name that no
+    selected notebook declares is refused before anything runs).
     Raises :class:`SuiteError` at the first failing notebook, after writing the record.
     """
     pm = require_module("papermill", "running the notebook suite")
     cfg = load_profile(profile)
     entries = select(load_suite(suite), only, start)
+    params = dict(params or {})
+    declared = {e.name: notebook_parameters(e.abspath) for e in entries} if params else {}
+    unknown = sorted(k for k in params if not any(k in names for names in declared.values()))
+    if unknown:
+        raise SuiteError(f"no selected notebook has the parameter(s) {unknown}; "
+                         f"known: {sorted(set().union(*declared.values()))}")
     out_dir = cfg.reports_dir / "executed"
     out_dir.mkdir(parents=True, exist_ok=True)
     record = RunRecord(profile=cfg.name, seed=cfg.seed, kind="notebook-suite")
     record.extra["notebooks"] = [e.name for e in entries]
+    if params:
+        record.extra["params"] = params
     record_path = cfg.reports_dir / ("run_record.json" if not (only or start) else f"run_record_{entries[0].name if entries else 'none'}.json")
     kname = _kernel_name(kernel)
     # kernels inherit the environment: torch imported first in a notebook must not spin OpenMP threads
@@ -172,6 +210,7 @@ def run_suite(
             "WORK_DIR": str(cfg.work_dir),
             "REPORTS_DIR": str(cfg.reports_dir),
             **e.parameters,
+            **{k: v for k, v in params.items() if k in declared.get(e.name, ())},
         }
         out_nb = out_dir / Path(e.path).name
         t0 = time.perf_counter()
