@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TARGETS", "held_out_quality", "quality_checks"]
+__all__ = ["TARGETS", "held_out_quality", "quality_checks", "write_quality_claims"]
 
 #: issue 5's targets for the ``cpu`` profile (fractions; SECS margin in cosine × 100 points).
 TARGETS: dict[str, dict[str, tuple[str, float]]] = {
@@ -158,3 +158,33 @@ def quality_checks(summary: dict[str, Any]):
         rows.append({"metric": key, "measured": v, "target": f"{op} {bound:g}",
                      "met": bool(ops[op](v, bound)) if np.isfinite(v) else None})
     return pd.DataFrame(rows).set_index("metric")
+
+
+_CLAIM_TEXT = {
+    "WER": "held-out WER (GRID-grammar judge, Griffin-Lim audio) {op} {pct}",
+    "SECS_margin": "the speaker's own voice is closer than any other (SECS own − best other, mean) {op} {bound}",
+    "dur_within_1": "D_p within ±1 video frame of the truth for {op} {pct} of phonemes",
+}
+
+
+def write_quality_claims(summary: dict[str, Any], out_dir: str | Path, record: Any = None) -> Path:
+    """``train_<stage>_quality.claims.json``: issue 5's targets as claims (listed by ``reports/README.md``)."""
+    from emodubber.reports.tables import write_claims
+
+    checks = quality_checks(summary)
+    who = "TTS (true durations)" if summary["stage"] == "tts" else "dubber (from video)"
+    rows = []
+    for key, (op, bound) in TARGETS[summary["stage"]].items():
+        v = checks.loc[key, "measured"]
+        text = _CLAIM_TEXT[key].format(op=op, pct=f"{bound:.0%}", bound=f"{bound:g}")
+        measured = (f"{v:.1%}" if key != "SECS_margin" else f"{v:+.1f}") if np.isfinite(v) else "n/a"
+        if key == "WER":
+            measured += f" (Griffin-Lim on the true mels: {summary['WER_gl_true']:.1%})"
+        if key == "SECS_margin":
+            measured += f" (own {summary['SECS_same']:.1f}, others {summary['SECS_other']:.1f})"
+        rows.append({"claim": f"{who}: {text}", "measured": f"{measured}, {summary['n_clips']} test clips",
+                     "holds": checks.loc[key, "met"]})
+    import pandas as pd
+
+    return write_claims(pd.DataFrame(rows), f"train_{summary['stage']}_quality", out_dir, record,
+                        title=f"Issue 5: held-out quality of the {who} (cpu-profile targets)")

@@ -8,7 +8,7 @@ import emodubber  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch starts
 import pytest
 import torch
 
-from emodubber.train.quality import TARGETS, held_out_quality, quality_checks
+from emodubber.train.quality import TARGETS, held_out_quality, quality_checks, write_quality_claims
 from tests.conftest import needs_tools
 
 
@@ -32,7 +32,7 @@ def random_model(cfg, tmp_path_factory):
 @needs_tools
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ["tts", "dubber"])
-def test_held_out_quality_scores_every_clip_and_checks_the_targets(cfg, random_model, stage):
+def test_held_out_quality_scores_every_clip_and_checks_the_targets(cfg, random_model, stage, tmp_path):
     df, summary = held_out_quality(cfg, stage, n_clips=2, model_path=random_model, show_progress=False)
     assert len(df) == summary["n_clips"] == 2 and set(df["speaker"]) <= {"slt", "awb"}
     # Griffin-Lim on the true mel of flite speech is understood by the grammar judge: the WER ceiling is real
@@ -44,6 +44,11 @@ def test_held_out_quality_scores_every_clip_and_checks_the_targets(cfg, random_m
     checks = quality_checks(summary)
     assert list(checks.index) == list(TARGETS[stage])
     assert checks.loc["WER", "met"] == (summary["WER"] <= TARGETS[stage]["WER"][1])
+    import json
+
+    payload = json.loads(write_quality_claims(summary, tmp_path).read_text())
+    assert [c["holds"] for c in payload["claims"]] == [None if m is None else bool(m) for m in checks["met"]]
+    assert payload["n_hold"] + payload["n_fail"] + payload["n_unknown"] == len(TARGETS[stage])
 
 
 def test_bad_stage_and_missing_model_are_named(cfg, tmp_path):
