@@ -111,8 +111,12 @@ def test_runner_sets_declared_params_and_refuses_unknown_ones(tmp_path, monkeypa
     with pytest.raises(SuiteError, match=r"no selected notebook has the parameter\(s\) \['TAGG'\]"):
         run_suite("smoke", suite=suite, only=["01"], params={"TAGG": "b"}, log=lambda s: None)
     assert not (reports / "executed" / "01_good.ipynb").exists()  # refused before anything ran
+    run_suite("smoke", suite=suite, log=lambda s: None)  # a full run writes the index ...
+    assert "Re-run since" not in (reports / "README.md").read_text()
     rec = run_suite("smoke", suite=suite, only=["01"], params={"TAG": "-b"}, log=lambda s: None)
     assert (reports / "seen.txt").read_text() == "smoke-b" and rec.extra["params"] == {"TAG": "-b"}
+    md = (reports / "README.md").read_text()  # ... which a partial re-run refreshes, naming itself
+    assert "Re-run since" in md and "| 01_good |" in md and "`TAG=-b`" in md
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from emodubber.reports.paper import SOURCES
 from emodubber.reports.tables import SYNTHETIC_LABEL, _machine_summary, record_dict
 from emodubber.utils import atomic_write_text
 
-__all__ = ["write_reports_readme", "artefact_rows", "load_claims"]
+__all__ = ["write_reports_readme", "artefact_rows", "load_claims", "partial_reruns"]
 
 
 def _entry(e: Any) -> dict[str, Any]:
@@ -73,9 +73,24 @@ def _record(run_record: Any, base: Path) -> dict[str, Any]:
     return record_dict(run_record)
 
 
+def partial_reruns(base: str | Path, full_record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``run_record_<notebook>.json`` of partial runs (``--only`` / ``--from``) started after the full run
+    ``full_record`` started, oldest first: the notebooks whose files are newer than the full run."""
+    start = str(full_record.get("started") or "")
+    out = []
+    for p in sorted(Path(base).glob("run_record_*.json")):
+        try:
+            rec = json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if start and str(rec.get("started") or "") > start:
+            out.append(rec)
+    return sorted(out, key=lambda r: str(r.get("started")))
+
+
 def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any], run_record: Any = None,
                          profile_dir: str | Path | None = None, title: str | None = None,
-                         synthetic: bool = True) -> Path:
+                         synthetic: bool = True, reruns: Sequence[Mapping[str, Any]] | None = None) -> Path:
     """Write ``reports_root/README.md`` and return its path.
 
     ``suite_entries``: :func:`emodubber.reports.suite.load_suite` entries (or dicts with ``name, path,
@@ -83,6 +98,7 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
     which is ``reports_root / profile_dir`` (``profile_dir=None``: ``reports_root`` itself).
     ``run_record``: a ``RunRecord``, its dict, a path to its JSON, or None to read
     ``run_record.json`` from the profile directory. Claims are read from every ``*.claims.json`` there.
+    ``reruns``: records of partial runs made after it (:func:`partial_reruns`), listed under the run record.
     """
     root = Path(reports_root)
     base = root / profile_dir if profile_dir is not None else root
@@ -110,6 +126,14 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
         if steps:
             md += ["\n| notebook | seconds | status |\n", "|---|---|---|\n"]
             md += [f"| {s.get('notebook', '?')} | {s.get('seconds', '?')} | {s.get('status', '?')} |\n" for s in steps]
+        if reruns:
+            md += ["\nRe-run since, by `emodubber reproduce --only` (their files replace the full run's):\n\n",
+                   "| notebook | seconds | status | commit | started | parameters |\n", "|---|---|---|---|---|---|\n"]
+            for r in reruns:
+                params = ", ".join(f"`{k}={v}`" for k, v in ((r.get("extra") or {}).get("params") or {}).items())
+                md += [f"| {s.get('notebook', '?')} | {s.get('seconds', '?')} | {s.get('status', '?')} "
+                       f"| `{r.get('commit', '?')}` | {r.get('started', '?')} | {params or '—'} |\n"
+                       for s in r.get("steps") or []]
     else:
         md.append("**No run record found** — these files were not produced by a recorded suite run.\n")
 

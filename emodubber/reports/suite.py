@@ -9,6 +9,7 @@ the notebook and the cell.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -126,17 +127,19 @@ def _kernel_name(preferred: str) -> str:
     return name
 
 
-def _write_index(cfg, record: RunRecord, suite, log: Callable[[str], None]) -> None:
+def _write_index(cfg, record: dict, suite, log: Callable[[str], None]) -> None:
     """``reports/<profile>/README.md`` (and ``reports/README.md`` for ``cpu``, the committed profile):
-    every paper artefact mapped to its file, the claims and their verdicts, this run's record."""
-    from emodubber.reports.index import write_reports_readme
+    every paper artefact mapped to its file, the claims and their verdicts, the full run's record and the
+    partial re-runs made since."""
+    from emodubber.reports.index import partial_reruns, write_reports_readme
 
     entries = load_suite(suite)
     title = f"Reproduction reports — profile `{cfg.name}`"
-    written = [write_reports_readme(cfg.reports_dir, entries, run_record=record.as_dict(), title=title)]
+    reruns = partial_reruns(cfg.reports_dir, record)
+    written = [write_reports_readme(cfg.reports_dir, entries, run_record=record, title=title, reruns=reruns)]
     if cfg.name == "cpu":
-        written.append(write_reports_readme(cfg.reports_dir.parent, entries, run_record=record.as_dict(),
-                                            profile_dir=cfg.reports_dir.name, title=title))
+        written.append(write_reports_readme(cfg.reports_dir.parent, entries, run_record=record,
+                                            profile_dir=cfg.reports_dir.name, title=title, reruns=reruns))
     log("reports index: " + ", ".join(_rel(p) for p in written))
 
 
@@ -238,8 +241,11 @@ def run_suite(
         sys.stdout.flush()
     record.finish("ok")
     atomic_write_json(record_path, record.as_dict())
+    full = cfg.reports_dir / "run_record.json"
     if not (only or start):
-        _write_index(cfg, record, suite, log)
+        _write_index(cfg, record.as_dict(), suite, log)
+    elif full.exists():  # a partial re-run refreshes the index of the last full run
+        _write_index(cfg, json.loads(full.read_text()), suite, log)
     log(f"suite {cfg.name}: {len(entries)} notebook(s) in {record.wall_time_s:.1f} s; record: {_rel(record_path)}")
     return record
 

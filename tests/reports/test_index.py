@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 
-from emodubber.reports.index import artefact_rows, load_claims, write_reports_readme
+from emodubber.reports.index import artefact_rows, load_claims, partial_reruns, write_reports_readme
 from emodubber.reports.tables import SYNTHETIC_LABEL, claims_check, write_claims
 
 ENTRIES = [
@@ -64,3 +64,17 @@ def test_suite_yaml_entries_are_accepted(tmp_path):
     md = write_reports_readme(tmp_path, entries, RECORD).read_text()
     assert all(e.path in md for e in entries)
     assert isinstance(pd.DataFrame(artefact_rows(tmp_path, entries)), pd.DataFrame)
+
+
+def test_partial_reruns_after_the_full_run_are_listed(tmp_path):
+    old = {**RECORD, "started": "2025-12-31T00:00:00+00:00", "steps": [{"notebook": "02_old", "seconds": 1}]}
+    new = {**RECORD, "commit": "def456", "started": "2026-01-01T02:00:00+00:00", "extra": {"params": {"REUSE": True}},
+           "steps": [{"notebook": "02_pretrain_tts", "seconds": 95.2, "status": "ok"}]}
+    (tmp_path / "run_record_02_old.json").write_text(json.dumps(old))
+    (tmp_path / "run_record_02_pretrain_tts.json").write_text(json.dumps(new))
+    (tmp_path / "run_record_bad.json").write_text("{")
+    reruns = partial_reruns(tmp_path, RECORD)
+    assert [r["commit"] for r in reruns] == ["def456"]  # the one before the full run and the unreadable one: no
+    md = write_reports_readme(tmp_path, ENTRIES[:1], RECORD, reruns=reruns).read_text()
+    assert "| 02_pretrain_tts | 95.2 | ok | `def456` | 2026-01-01T02:00:00+00:00 | `REUSE=True` |" in md
+    assert "02_old" not in md
