@@ -23,10 +23,12 @@ import numpy as np
 
 __all__ = ["TARGETS", "held_out_quality", "quality_checks", "write_quality_claims"]
 
-#: issue 5's targets for the ``cpu`` profile (fractions; SECS margin in cosine × 100 points).
+#: issue 5's targets for the ``cpu`` profile (fractions; SECS in cosine × 100 points). "SECS to the true speaker
+#: clearly above SECS to the others" is read as: own speaker ≥ 5 points above the mean over the other speakers;
+#: the stricter per-clip "own voice the closest of all" (``SECS_same_wins``) is reported beside it.
 TARGETS: dict[str, dict[str, tuple[str, float]]] = {
-    "tts": {"WER": ("<=", 0.05), "SECS_margin": (">", 0.0)},
-    "dubber": {"WER": ("<=", 0.10), "SECS_margin": (">", 0.0), "dur_within_1": (">=", 0.80)},
+    "tts": {"WER": ("<=", 0.05), "SECS_gap": (">=", 5.0)},
+    "dubber": {"WER": ("<=", 0.10), "SECS_gap": (">=", 5.0), "dur_within_1": (">=", 0.80)},
 }
 
 
@@ -42,7 +44,8 @@ def held_out_quality(cfg: Any, stage: str = "dubber", n_clips: int = 30, split: 
     """Score ``n_clips`` clips of ``split`` with the ``stage`` (``"tts"`` or ``"dubber"``) model.
 
     Returns ``(per_clip DataFrame, summary dict)``; the summary holds ``WER``, ``WER_gl_true``,
-    ``SECS_same``, ``SECS_other``, ``SECS_margin`` (same − highest other, mean over clips),
+    ``SECS_same``, ``SECS_other`` (mean over the other speakers), ``SECS_gap`` (same − other),
+    ``SECS_margin`` (same − highest other, mean over clips),
     ``SECS_same_wins`` (share of clips whose own speaker is the most similar) and, for the dubber,
     ``dur_within_1``.
     """
@@ -139,6 +142,7 @@ def held_out_quality(cfg: Any, stage: str = "dubber", n_clips: int = 30, split: 
         "SECS_same": float(np.nanmean(df["secs_same"])) if df["secs_same"].notna().any() else math.nan,
         "SECS_other": float(np.nanmean(df["secs_other"])) if df["secs_other"].notna().any() else math.nan,
         "SECS_margin": float(np.nanmean(margin)) if margin.notna().any() else math.nan,
+        "SECS_gap": float(np.nanmean(df["secs_same"] - df["secs_other"])) if margin.notna().any() else math.nan,
         "SECS_same_wins": float((margin[margin.notna()] > 0).mean()) if margin.notna().any() else math.nan,
         "n_steps": cfg.eval.n_steps, "temperature": cfg.eval.temperature, "vocoder": "griffin-lim",
     }
@@ -162,7 +166,7 @@ def quality_checks(summary: dict[str, Any]):
 
 _CLAIM_TEXT = {
     "WER": "held-out WER (GRID-grammar judge, Griffin-Lim audio) {op} {pct}",
-    "SECS_margin": "the speaker's own voice is closer than any other (SECS own − best other, mean) {op} {bound}",
+    "SECS_gap": "SECS to the speaker's other clip {op} {bound} points above SECS to the other speakers",
     "dur_within_1": "D_p within ±1 video frame of the truth for {op} {pct} of phonemes",
 }
 
@@ -177,11 +181,12 @@ def write_quality_claims(summary: dict[str, Any], out_dir: str | Path, record: A
     for key, (op, bound) in TARGETS[summary["stage"]].items():
         v = checks.loc[key, "measured"]
         text = _CLAIM_TEXT[key].format(op=op, pct=f"{bound:.0%}", bound=f"{bound:g}")
-        measured = (f"{v:.1%}" if key != "SECS_margin" else f"{v:+.1f}") if np.isfinite(v) else "n/a"
+        measured = (f"{v:.1%}" if key != "SECS_gap" else f"{v:+.1f}") if np.isfinite(v) else "n/a"
         if key == "WER":
             measured += f" (Griffin-Lim on the true mels: {summary['WER_gl_true']:.1%})"
-        if key == "SECS_margin":
-            measured += f" (own {summary['SECS_same']:.1f}, others {summary['SECS_other']:.1f})"
+        if key == "SECS_gap":
+            measured += (f" (own {summary['SECS_same']:.1f}, others {summary['SECS_other']:.1f}; own voice the "
+                         f"closest of all for {summary['SECS_same_wins']:.0%} of clips)")
         rows.append({"claim": f"{who}: {text}", "measured": f"{measured}, {summary['n_clips']} test clips",
                      "holds": checks.loc[key, "met"]})
     import pandas as pd
