@@ -70,15 +70,21 @@ def _toy_suite(tmp_path, fail: bool):
 
 
 @pytest.mark.slow
-def test_runner_injects_parameters_and_records(tmp_path, monkeypatch):
-    suite = _toy_suite(tmp_path, fail=False)
-    monkeypatch.setenv("EMODUBBER_TEST", "1")
+def _reports_in(tmp_path, monkeypatch):
+    """Point the runner's profile at ``tmp_path/reports`` (and a work dir beside it); returns the reports dir."""
     from emodubber import config
 
     reports = tmp_path / "reports"
     orig = config.load_profile
     monkeypatch.setattr("emodubber.reports.suite.load_profile",
                         lambda p: orig(p, overrides={"paths.reports_dir": str(reports), "paths.work_dir": str(tmp_path / "w")}, local=None))
+    return reports
+
+
+def test_runner_injects_parameters_and_records(tmp_path, monkeypatch):
+    suite = _toy_suite(tmp_path, fail=False)
+    monkeypatch.setenv("EMODUBBER_TEST", "1")
+    reports = _reports_in(tmp_path, monkeypatch)
     lines = []
     rec = run_suite("smoke", suite=suite, only=["01", "03"], log=lines.append)
     assert (reports / "seen.txt").read_text() == "smoke"
@@ -102,12 +108,7 @@ def test_params_are_parsed_as_yaml_and_refused_when_malformed():
 @pytest.mark.slow
 def test_runner_sets_declared_params_and_refuses_unknown_ones(tmp_path, monkeypatch):
     suite = _toy_suite(tmp_path, fail=False)
-    from emodubber import config
-
-    reports = tmp_path / "reports"
-    orig = config.load_profile
-    monkeypatch.setattr("emodubber.reports.suite.load_profile",
-                        lambda p: orig(p, overrides={"paths.reports_dir": str(reports), "paths.work_dir": str(tmp_path / "w")}, local=None))
+    reports = _reports_in(tmp_path, monkeypatch)
     with pytest.raises(SuiteError, match=r"no selected notebook has the parameter\(s\) \['TAGG'\]"):
         run_suite("smoke", suite=suite, only=["01"], params={"TAGG": "b"}, log=lambda s: None)
     assert not (reports / "executed" / "01_good.ipynb").exists()  # refused before anything ran
@@ -122,12 +123,7 @@ def test_runner_sets_declared_params_and_refuses_unknown_ones(tmp_path, monkeypa
 @pytest.mark.slow
 def test_runner_stops_at_first_failure_naming_notebook_and_cell(tmp_path, monkeypatch):
     suite = _toy_suite(tmp_path, fail=True)
-    from emodubber import config
-
-    reports = tmp_path / "reports"
-    orig = config.load_profile
-    monkeypatch.setattr("emodubber.reports.suite.load_profile",
-                        lambda p: orig(p, overrides={"paths.reports_dir": str(reports), "paths.work_dir": str(tmp_path / "w")}, local=None))
+    reports = _reports_in(tmp_path, monkeypatch)
     with pytest.raises(SuiteError, match=r"02_bad failed at cell \d+.*ValueError: boom"):
         run_suite("smoke", suite=suite, log=lambda s: None)
     assert not (reports / "executed" / "03_after.ipynb").exists()
