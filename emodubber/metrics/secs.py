@@ -71,7 +71,12 @@ class SpeakerJudge:
         eb, rb = self.embed(b)
         if ea is None or eb is None:
             return math.nan, "; ".join(r for r in (ra and f"generated: {ra}", rb and f"reference: {rb}") if r)
-        return float(100.0 * np.dot(ea, eb) / (np.linalg.norm(ea) * np.linalg.norm(eb))), ""
+        return self.cosine(ea, eb), ""
+
+    @staticmethod
+    def cosine(ea: np.ndarray, eb: np.ndarray) -> float:
+        """SECS of two embeddings: cosine × 100."""
+        return float(100.0 * np.dot(ea, eb) / (np.linalg.norm(ea) * np.linalg.norm(eb)))
 
 
 def roc_auc(positive: Sequence[float], negative: Sequence[float]) -> float:

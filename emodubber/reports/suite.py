@@ -154,22 +154,6 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def notebook_parameters(path: str | Path) -> set[str]:
-    """The names a notebook's ``parameters`` cell assigns."""
-    import ast
-
-    import nbformat
-
-    nb = nbformat.read(str(path), as_version=4)
-    names: set[str] = set()
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            for node in ast.parse(cell.source).body:
-                targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-                names |= {t.id for t in targets if isinstance(t, ast.Name)}
-    return names
-
-
 def run_suite(
     profile: str = "smoke",
     only: list[str] | None = None,
@@ -189,7 +173,7 @@ def run_suite(
     cfg = load_profile(profile)
     entries = select(load_suite(suite), only, start)
     params = dict(params or {})
-    declared = {e.name: notebook_parameters(e.abspath) for e in entries} if params else {}
+    declared = {e.name: set(pm.inspect_notebook(str(e.abspath))) for e in entries} if params else {}
     unknown = sorted(k for k in params if not any(k in names for names in declared.values()))
     if unknown:
         raise SuiteError(f"no selected notebook has the parameter(s) {unknown}; "

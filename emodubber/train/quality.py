@@ -58,8 +58,8 @@ def held_out_quality(cfg: Any, stage: str = "dubber", n_clips: int = 30, split: 
     from emodubber.metrics.secs import SpeakerJudge
     from emodubber.metrics.wer import PocketsphinxASR, corpus_rate, word_errors
     from emodubber.models.dubber import EmoDubber
-    from emodubber.train.report import vocode
-    from emodubber.train.stages import duration_accuracy, model_path as stage_model_path, synthesise_tts
+    from emodubber.train.report import dubber_example, tts_example, vocode
+    from emodubber.train.stages import duration_accuracy, model_path as stage_model_path
     from emodubber.utils import progress
 
     if stage not in TARGETS:
@@ -89,24 +89,16 @@ def held_out_quality(cfg: Any, stage: str = "dubber", n_clips: int = 30, split: 
         rec = ds.records[i]
         item = ds[i]
         batch = collate([{**item, "lip": None}] if stage == "tts" else [item])
-        T = int(batch.mel_lengths[0])
         with torch.no_grad():
-            if stage == "tts":
-                out = synthesise_tts(model, batch, n_steps=cfg.eval.n_steps, temperature=cfg.eval.temperature,
-                                     seed=cfg.seed, true_durations=True)
-            else:
-                F, P = int(batch.lip_lengths[0]), int(batch.phoneme_lengths[0])
-                out = model.synthesise(batch.phonemes[0, :P], lip=batch.lip[0, :F], spk_emb=batch.spk_emb[0],
-                                       n_steps=cfg.eval.n_steps, temperature=cfg.eval.temperature, seed=cfg.seed,
-                                       n_frames=T)
-                fwd = model(batch.phonemes, batch.phoneme_lengths, batch.spk_emb, lip=batch.lip,
-                            lip_lengths=batch.lip_lengths, mode="dubber")
-                a, c = duration_accuracy(fwd["durations"], batch.durations, batch.phoneme_lengths,
-                                         cfg.mel_per_frame)
-                ok_d, tot_d = ok_d + a, tot_d + c
-        Tp = int(out["mel_lengths"][0])
-        wav = load_audio(vocode(cfg, out["mel"][0, :, :Tp].numpy()), 16000, warn=False)
-        wav_true = load_audio(vocode(cfg, batch.mel[0, :, :T].numpy()), 16000, warn=False)
+            ex = (tts_example(cfg, model, batch, true_durations=True) if stage == "tts"
+                  else dubber_example(cfg, model, batch))
+        if stage == "dubber":  # D_p of the synthesis itself (mel frames = video frames × 4)
+            a, c = duration_accuracy(torch.as_tensor(ex["durations"])[None] / cfg.mel_per_frame, batch.durations,
+                                     batch.phoneme_lengths, cfg.mel_per_frame)
+            ok_d, tot_d = ok_d + a, tot_d + c
+        T, Tp = ex["true"].shape[1], ex["pred"].shape[1]
+        wav = load_audio(vocode(cfg, ex["pred"]), 16000, warn=False)
+        wav_true = load_audio(vocode(cfg, ex["true"]), 16000, warn=False)
         e = word_errors(rec.text, asr.transcribe(wav))
         e_true = word_errors(rec.text, asr.transcribe(wav_true))
         row: dict[str, Any] = {"clip_id": rec.clip_id, "speaker": rec.speaker, "emotion": rec.emotion,
@@ -123,9 +115,8 @@ def held_out_quality(cfg: Any, stage: str = "dubber", n_clips: int = 30, split: 
                        error=why or "no other clip of this speaker")
         else:
             def cos(r):
-                o, _ = spk.embed(r.path(corpus_dir, "wav"))
-                return math.nan if o is None else float(100.0 * np.dot(emb, o) / (np.linalg.norm(emb) *
-                                                                                   np.linalg.norm(o)))
+                o, _ = spk.embed(r.path(corpus_dir, "wav"))  # the corpus side is cached by path
+                return math.nan if o is None else spk.cosine(emb, o)
 
             others = [cos(r) for name, r in one_per_speaker.items() if name != rec.speaker]
             others = [o for o in others if np.isfinite(o)]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from emodubber.tools import require_binary, require_module
+from emodubber.utils import atomic_path
 
 __all__ = ["VISEMES", "Appearance", "appearance_for", "mouth_track", "render_frames", "write_mp4",
            "render_clip", "VideoError", "EXPRESSIONS"]
@@ -270,34 +271,35 @@ def write_mp4(frames: np.ndarray, path: str | Path, fps: int = 25, crf: int = 18
     try:
         import av
     except ImportError:
-        return _write_mp4_ffmpeg(frames, path, fps, crf)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with av.open(str(tmp), "w", format="mp4") as out:
-            stream = out.add_stream("libx264", rate=fps)
-            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            stream.options = {"crf": str(crf), "preset": "veryfast"}
-            stream.codec_context.thread_count = 1
-            for frame in np.ascontiguousarray(frames):
-                out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")))
-            out.mux(stream.encode())
-        tmp.replace(path)
-    except (av.FFmpegError, OSError) as e:
-        tmp.unlink(missing_ok=True)
-        raise VideoError(f"could not write {path}: {e}") from None
+        av = None
+    with atomic_path(path) as tmp:  # a failed or interrupted encode leaves no half-written clip
+        if av is None:
+            _write_mp4_ffmpeg(frames, tmp, fps, crf, name=path)
+            return path
+        try:
+            with av.open(str(tmp), "w", format="mp4") as out:
+                stream = out.add_stream("libx264", rate=fps)
+                stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+                stream.options = {"crf": str(crf), "preset": "veryfast"}
+                stream.codec_context.thread_count = 1
+                for frame in np.ascontiguousarray(frames):
+                    out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")))
+                out.mux(stream.encode())
+        except (av.FFmpegError, OSError) as e:
+            raise VideoError(f"could not write {path}: {e}") from None
     return path
 
 
-def _write_mp4_ffmpeg(frames: np.ndarray, path: Path, fps: int, crf: int) -> Path:
+def _write_mp4_ffmpeg(frames: np.ndarray, path: Path, fps: int, crf: int, name: Path) -> None:
+    """The same encode through an ffmpeg pipe (when PyAV is not installed); ``name`` is the clip named in errors."""
     ffmpeg = require_binary("ffmpeg")
-    n, h, w, _ = frames.shape
+    _, h, w, _ = frames.shape
     cmd = [ffmpeg, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}",
            "-r", str(fps), "-i", "-", "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
            "-pix_fmt", "yuv420p", "-threads", "1", "-f", "mp4", str(path)]
     proc = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True, timeout=120)
     if proc.returncode != 0:
-        raise VideoError(f"ffmpeg could not write {path}: {proc.stderr.decode(errors='replace').strip()[:300]}")
-    return path
+        raise VideoError(f"ffmpeg could not write {name}: {proc.stderr.decode(errors='replace').strip()[:300]}")
 
 
 def render_clip(path: str | Path, phones: list[str], spans: list[list[float]], n_frames: int, speaker: str,
