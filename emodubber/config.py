@@ -163,6 +163,7 @@ class ModelConfig:
     # ---- FUEC (emodubber.models.decoder, flow_matching, emotion) -----------------------------
     decoder_blocks: int = 1  # transformer blocks per U-Net level (official 1)
     decoder_mid_blocks: int = 2  # U-Net mid blocks (official 2)
+    decoder_dropout: float = 0.05  # U-Net transformer blocks: attention and feed-forward dropout (official 0.05)
     sigma_min: float = 1e-4  # OT-CFM σ_min
     expert_channels: int = 128  # emotion expert p_ψ(c | φ_t, t): conv width
     expert_layers: int = 4  # emotion expert: residual conv blocks (each halves time)
@@ -236,6 +237,9 @@ class JudgeConfig:
     sync_train_clips: int = 600  # sync expert: train clips used at most (decoded frames cached in memory)
     emotion_heldout_speakers: int = 2  # emotion judge: speakers held out for its accuracy (sentences too)
     emotion_embed_dim: int = 128  # emotion judge: embedding size (what the t-SNE figure plots)
+    emotion_judge_prosody: bool = True  # emotion judge: add relative log-F0 and voicing rows to the log-mel
+    emotion_judge_warp: float = 0.1  # emotion judge: mel-axis warp augmentation, factor in exp(±warp); 0 = off
+    emotion_judge_lifter: int = 20  # emotion judge: keep this many cepstra of each log-mel frame (0 = raw log-mel)
     validation_clips: int = 30  # held-out clips per judge validation (sync: x3 with the +-5-frame shifts)
     validation_per_speaker: int = 8  # held-out clips per speaker for the WER / PER / SECS validations
 

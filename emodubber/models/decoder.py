@@ -46,7 +46,7 @@ class UNet1DEstimator(nn.Module):
 
         def tblocks(c):
             return nn.ModuleList(
-                TransformerBlock1D(c, cfg.decoder_heads, cfg.decoder_head_dim, 0.05) for _ in range(cfg.decoder_blocks)
+                TransformerBlock1D(c, cfg.decoder_heads, cfg.decoder_head_dim, cfg.decoder_dropout) for _ in range(cfg.decoder_blocks)
             )
 
         self.down = nn.ModuleList()

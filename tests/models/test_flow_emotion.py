@@ -25,6 +25,18 @@ def test_estimator_handles_odd_lengths_and_masks():
     assert v[1, :, 9:].abs().max() == 0
 
 
+def test_decoder_dropout_is_the_configured_rate():
+    """model.decoder_dropout reaches the U-Net: at 0 a training-mode pass equals the eval pass, at 0.5 not."""
+    torch.manual_seed(0)
+    x, mu = torch.randn(2, 80, 24), torch.randn(2, 80, 24)
+    mask, t, spk = torch.ones(2, 1, 24), torch.rand(2), torch.randn(2, 256)
+    for p, same in ((0.0, True), (0.5, False)):
+        est = UNet1DEstimator(tiny_model_cfg(decoder_dropout=p))
+        train_out = est.train()(x, mask, mu, t, spk)
+        eval_out = est.eval()(x, mask, mu, t, spk)
+        assert torch.allclose(train_out, eval_out, atol=1e-6) is same
+
+
 def test_cfm_loss_falls_on_a_fixed_batch_within_50_steps():
     torch.manual_seed(0)
     cfm = CFM(UNet1DEstimator(tiny_model_cfg()), 80, 1e-4)
