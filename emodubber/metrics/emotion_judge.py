@@ -39,13 +39,30 @@ import numpy as np
 from emodubber.config import EMOTIONS, AudioConfig
 from emodubber.metrics.audio_io import AudioInput, load_audio, sha256_file
 
-__all__ = ["EmotionJudge", "EmotionJudgeNet", "train_emotion_judge", "validate_emotion_judge", "warp_mel_axis",
+__all__ = ["EmotionJudge", "EmotionJudgeNet", "train_emotion_judge", "validate_emotion_judge", "warp_mel_axis", "emotion_judge_is_current",
            "split_emotion_records", "emotion_judge_path", "intensity_score"]
 
 
 def emotion_judge_path(cfg) -> Path:
     """``<work_dir>/judges/emotion_judge.pt`` (+ ``.sha256``, ``.json``)."""
     return cfg.work_dir / "judges" / "emotion_judge.pt"
+
+
+def emotion_judge_is_current(cfg) -> tuple[bool, str]:
+    """(whether the judge at :func:`emotion_judge_path` was trained with ``cfg``'s input settings, why not):
+    a judge trained before a change of its input (prosody rows, lifter) must not be reused silently."""
+    path = emotion_judge_path(cfg)
+    meta = path.with_suffix(".json")
+    if not path.exists() or not meta.exists():
+        return False, f"no emotion judge at {path}"
+    import json
+
+    rec = json.loads(meta.read_text())
+    want = {"prosody": cfg.judges.emotion_judge_prosody, "lifter": cfg.judges.emotion_judge_lifter}
+    have = {k: rec.get("inputs", {}).get(k) for k in want}
+    if have != want:
+        return False, f"the emotion judge at {path} was trained with inputs {have}, the profile asks for {want}"
+    return True, ""
 
 
 def intensity_score(posteriors: np.ndarray, asked: Sequence[str]) -> float:
@@ -356,7 +373,8 @@ def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
     rec = {"weights": str(out_path), "sha256": sha, "steps": step, "wall_time_s": round(wall, 1),
            "train_clips": len(mels), "heldout_clips": len(held), "train_speakers": ck["train_speakers"],
            "heldout_speakers": ck["heldout_speakers"], "final_loss": float(np.mean(losses[-20:])),
-           "train_acc_subset": train_acc, "loss_curve": [round(v, 4) for v in losses]}
+           "train_acc_subset": train_acc, "inputs": {"prosody": prosody, "lifter": lifter, "warp": warp},
+           "loss_curve": [round(v, 4) for v in losses]}
     atomic_write_json(out_path.with_suffix(".json"), rec)
     log(f"emotion judge: {step} steps in {wall:.0f} s, loss {rec['final_loss']:.3f}, sha256 {sha[:12]}")
     return rec

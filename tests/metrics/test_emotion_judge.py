@@ -74,7 +74,14 @@ def test_train_and_use_the_emotion_judge(emo_corpus, smoke_cfg, tmp_path):
     smoke_cfg.judges.emotion_judge_train.batch_size = 12
     smoke_cfg.judges.emotion_heldout_speakers = 1
     smoke_cfg.judges.emotion_embed_dim = 16
+    from emodubber.metrics.emotion_judge import emotion_judge_is_current
+
+    assert not emotion_judge_is_current(smoke_cfg)[0]
     rec = train_emotion_judge(smoke_cfg, recs, corpus_dir=root, log=lambda s: None)
+    assert emotion_judge_is_current(smoke_cfg) == (True, "")
+    smoke_cfg.judges.emotion_judge_lifter += 1  # another input: the saved judge is stale
+    assert "trained with inputs" in emotion_judge_is_current(smoke_cfg)[1]
+    smoke_cfg.judges.emotion_judge_lifter -= 1
     curve = rec["loss_curve"]
     assert np.mean(curve[-10:]) < np.mean(curve[:10])  # it learns
     assert len(rec["heldout_speakers"]) == 1 and rec["heldout_speakers"][0] not in rec["train_speakers"]
