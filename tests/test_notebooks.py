@@ -121,6 +121,20 @@ def test_runner_sets_declared_params_and_refuses_unknown_ones(tmp_path, monkeypa
 
 
 @pytest.mark.slow
+def test_a_param_reaches_every_declaring_notebook_after_one_that_lacks_it(tmp_path, monkeypatch):
+    """--param TAG=… skips a notebook without TAG and still reaches the ones after it; each step records
+    what it received."""
+    suite = _toy_suite(tmp_path, fail=False)
+    plain = from_percent('# %% tags=["parameters"]\nPROFILE = "x"\nSEED = 0\nWORK_DIR = ""\nREPORTS_DIR = ""\n'
+                         '# %%\nx = 1\n')
+    (tmp_path / "nbs" / "02_bad.ipynb").write_text(json.dumps(plain))  # the middle notebook: no TAG
+    reports = _reports_in(tmp_path, monkeypatch)
+    rec = run_suite("smoke", suite=suite, params={"TAG": "-b"}, log=lambda s: None)
+    assert [s.get("params") for s in rec.steps] == [{"TAG": "-b"}, {}, {"TAG": "-b"}]
+    assert (reports / "seen.txt").read_text() == "smoke-b"  # 03_after without TAG would have written "smoke"
+
+
+@pytest.mark.slow
 def test_runner_stops_at_first_failure_naming_notebook_and_cell(tmp_path, monkeypatch):
     suite = _toy_suite(tmp_path, fail=True)
     reports = _reports_in(tmp_path, monkeypatch)

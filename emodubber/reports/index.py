@@ -130,10 +130,11 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
             md += ["\nRe-run since, by `emodubber reproduce --only` (their files replace the full run's):\n\n",
                    "| notebook | seconds | status | commit | started | parameters |\n", "|---|---|---|---|---|---|\n"]
             for r in reruns:
-                params = ", ".join(f"`{k}={v}`" for k, v in ((r.get("extra") or {}).get("params") or {}).items())
-                md += [f"| {s.get('notebook', '?')} | {s.get('seconds', '?')} | {s.get('status', '?')} "
-                       f"| `{r.get('commit', '?')}` | {r.get('started', '?')} | {params or '—'} |\n"
-                       for s in r.get("steps") or []]
+                run_params = (r.get("extra") or {}).get("params") or {}
+                for s in r.get("steps") or []:  # each step names what it received (older records: the run's)
+                    params = ", ".join(f"`{k}={v}`" for k, v in s.get("params", run_params).items())
+                    md.append(f"| {s.get('notebook', '?')} | {s.get('seconds', '?')} | {s.get('status', '?')} "
+                              f"| `{r.get('commit', '?')}` | {r.get('started', '?')} | {params or '—'} |\n")
     else:
         md.append("**No run record found** — these files were not produced by a recorded suite run.\n")
 

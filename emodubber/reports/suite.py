@@ -191,19 +191,20 @@ def run_suite(
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for k, e in enumerate(entries, 1):
-        params = {
+        applied = {name: v for name, v in params.items() if name in declared.get(e.name, ())}
+        nb_params = {
             "PROFILE": cfg.name,
             "SEED": cfg.seed,
             "WORK_DIR": str(cfg.work_dir),
             "REPORTS_DIR": str(cfg.reports_dir),
             **e.parameters,
-            **{k: v for k, v in params.items() if k in declared.get(e.name, ())},
+            **applied,
         }
         out_nb = out_dir / Path(e.path).name
         t0 = time.perf_counter()
         try:
             pm.execute_notebook(
-                str(e.abspath), str(out_nb), parameters=params, kernel_name=kname,
+                str(e.abspath), str(out_nb), parameters=nb_params, kernel_name=kname,
                 cwd=str(e.abspath.parent), progress_bar=False, log_output=False,
             )
         except Exception as exc:  # papermill's PapermillExecutionError names the cell
@@ -220,7 +221,8 @@ def run_suite(
             log(f"[{k}/{len(entries)}] {e.name:<32} FAILED after {dt:7.1f} s")
             raise SuiteError(f"{msg}\n  executed copy with the traceback: {out_nb}") from None
         dt = time.perf_counter() - t0
-        record.steps.append({"notebook": e.name, "seconds": round(dt, 2), "status": "ok", "executed": _rel(out_nb)})
+        record.steps.append({"notebook": e.name, "seconds": round(dt, 2), "status": "ok", "executed": _rel(out_nb),
+                             **({"params": applied} if params else {})})
         log(f"[{k}/{len(entries)}] {e.name:<32} ok  {dt:7.1f} s")
         sys.stdout.flush()
     record.finish("ok")
