@@ -28,6 +28,7 @@ vocal-tract-length perturbation).
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -39,8 +40,8 @@ import numpy as np
 from emodubber.config import EMOTIONS, AudioConfig
 from emodubber.metrics.audio_io import AudioInput, load_audio, sha256_file
 
-__all__ = ["EmotionJudge", "EmotionJudgeNet", "train_emotion_judge", "validate_emotion_judge", "warp_mel_axis", "emotion_judge_is_current",
-           "split_emotion_records", "emotion_judge_path", "intensity_score"]
+__all__ = ["EmotionJudge", "EmotionJudgeNet", "train_emotion_judge", "validate_emotion_judge", "split_emotion_records",
+           "emotion_judge_path", "emotion_judge_is_current", "intensity_score", "lifter_mel", "warp_mel_axis"]
 
 
 def emotion_judge_path(cfg) -> Path:
@@ -55,8 +56,6 @@ def emotion_judge_is_current(cfg) -> tuple[bool, str]:
     meta = path.with_suffix(".json")
     if not path.exists() or not meta.exists():
         return False, f"no emotion judge at {path}"
-    import json
-
     rec = json.loads(meta.read_text())
     want = {"prosody": cfg.judges.emotion_judge_prosody, "lifter": cfg.judges.emotion_judge_lifter}
     have = {k: rec.get("inputs", {}).get(k) for k in want}
@@ -196,7 +195,8 @@ class EmotionJudge:
 
     @property
     def settings(self) -> dict:
-        return {"judge": "emotion judge trained here (clean log-mel " + ("+ relative-F0 " if self.prosody else "") + "CNN)", "weights_path": str(self.weights_path),
+        inputs = "log-mel" + (f" ({self.lifter} cepstra)" if self.lifter else "") + (" + relative F0" if self.prosody else "")
+        return {"judge": f"emotion judge trained here (CNN on clean {inputs})", "weights_path": str(self.weights_path),
                 "weights_sha256": self.weights_sha256, "emotions": list(self.emotions), **self.meta}
 
     def _mels(self, audios) -> tuple[list[np.ndarray | None], list[str]]:
