@@ -322,6 +322,15 @@ class ProfileConfig:
             )
         if self.model.lip_input not in ("roi", "features"):
             raise ConfigError(f"model.lip_input must be 'roi' or 'features', not {self.model.lip_input!r}")
+        for key in ("dropout", "dropout_strong", "decoder_dropout"):
+            if not 0.0 <= getattr(self.model, key) < 1.0:
+                raise ConfigError(f"model.{key} must be in [0, 1), got {getattr(self.model, key)}")
+        j = self.judges
+        if not 0 <= j.emotion_judge_lifter <= a.n_mels:
+            raise ConfigError(f"judges.emotion_judge_lifter must be 0 (off) .. audio.n_mels ({a.n_mels}), "
+                              f"got {j.emotion_judge_lifter}")
+        if j.emotion_judge_warp < 0:
+            raise ConfigError(f"judges.emotion_judge_warp must be >= 0 (0 = off), got {j.emotion_judge_warp}")
         if self.model.n_emotions != len(EMOTIONS):
             raise ConfigError(f"model.n_emotions must be {len(EMOTIONS)} (the classes of emodubber.config.EMOTIONS)")
         return self

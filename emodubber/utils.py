@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 __all__ = ["seed_everything", "atomic_path", "atomic_write_text", "atomic_write_json", "progress",
-           "git_commit", "machine_info"]
+           "git_commit", "machine_info", "warp_axis"]
 
 
 def seed_everything(seed: int) -> None:
@@ -116,3 +116,18 @@ def machine_info() -> dict[str, Any]:
     except ImportError:
         info["torch"] = None
     return info
+
+
+def warp_axis(x: Any, factor: float, axis: int = 0) -> Any:
+    """Stretch ``x`` along ``axis`` by ``factor`` (> 1 moves content up): ``out[f] = x[f / factor]``, linear
+    interpolation, edges held, dtype kept — a frequency-axis (vocal-tract-length) warp of a spectrum."""
+    import numpy as np
+
+    n = x.shape[axis]
+    src = np.clip(np.arange(n) / factor, 0, n - 1)
+    i0 = np.floor(src).astype(int)
+    i1 = np.minimum(i0 + 1, n - 1)
+    shape = [1] * x.ndim
+    shape[axis] = n
+    w = (src - i0).astype(x.dtype).reshape(shape)
+    return np.take(x, i0, axis=axis) * (1 - w) + np.take(x, i1, axis=axis) * w

@@ -59,3 +59,15 @@ def test_local_yaml_is_merged(tmp_path):
 
 def test_emotions_fixed_order():
     assert EMOTIONS[:5] == ("neutral", "happy", "sad", "surprised", "angry") and len(EMOTIONS) == 7
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("model.decoder_dropout", 1.0, r"model\.decoder_dropout must be in \[0, 1\)"),
+    ("model.dropout", -0.1, r"model\.dropout must be in"),
+    ("judges.emotion_judge_lifter", 81, r"judges\.emotion_judge_lifter must be 0 \(off\) \.\. audio\.n_mels \(80\)"),
+    ("judges.emotion_judge_warp", -0.1, r"judges\.emotion_judge_warp must be >= 0"),
+])
+def test_dropout_and_emotion_judge_settings_are_checked(key, value, match):
+    with pytest.raises(ConfigError, match=match):
+        load_profile("smoke", overrides={key: value}, local=None)
+    load_profile("smoke", overrides={key: 0}, local=None)  # the edge value is accepted

@@ -108,3 +108,16 @@ def test_atomic_write_gives_normal_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_warp_axis_is_the_same_warp_on_any_axis_and_keeps_dtype():
+    import numpy as np
+
+    from emodubber.utils import warp_axis
+
+    x = np.random.default_rng(0).random((7, 40))
+    assert np.allclose(warp_axis(x, 0.9, axis=1), warp_axis(x.T, 0.9, axis=0).T)
+    assert np.array_equal(warp_axis(x, 1.0, axis=1), x)
+    assert warp_axis(x.astype(np.float32), 1.1).dtype == np.float32
+    ramp = np.arange(40.0)[None].repeat(2, 0)  # a linear ramp: out[f] = f / factor inside the edges
+    assert np.allclose(warp_axis(ramp, 1.25, axis=1)[0, :30], np.arange(30) / 1.25)

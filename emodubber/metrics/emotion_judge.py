@@ -148,12 +148,9 @@ def _mel(audio: AudioInput, a: AudioConfig, prosody: bool = False, lifter: int =
 def warp_mel_axis(mel: np.ndarray, factor: float) -> np.ndarray:
     """Stretch the mel (row) axis by ``factor`` (> 1 moves content up), linear interpolation, edges held:
     ``out[f] = mel[f / factor]`` — a vocal-tract-length perturbation on log-mels. shape: [M, T] -> [M, T]"""
-    M = mel.shape[0]
-    src = np.clip(np.arange(M) / factor, 0, M - 1)
-    i0 = np.floor(src).astype(int)
-    i1 = np.minimum(i0 + 1, M - 1)
-    w = (src - i0)[:, None].astype(np.float32)
-    return mel[i0] * (1 - w) + mel[i1] * w
+    from emodubber.utils import warp_axis
+
+    return warp_axis(mel, factor, axis=0)
 
 
 def _batch(mels: Sequence[np.ndarray], mean: np.ndarray, std: np.ndarray):

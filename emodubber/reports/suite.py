@@ -215,7 +215,7 @@ def run_suite(
             where = f"cell {cell_index}" + (f" (execution count {cell})" if cell else "") if cell_index is not None else "before any cell ran"
             msg = f"{e.name} failed at {where}: {ename}: {evalue}"
             record.steps.append({"notebook": e.name, "seconds": round(dt, 2), "status": "failed", "error": msg,
-                                 "executed": _rel(out_nb)})
+                                 "executed": _rel(out_nb), **({"params": applied} if params else {})})
             record.finish("failed")
             atomic_write_json(record_path, record.as_dict())
             log(f"[{k}/{len(entries)}] {e.name:<32} FAILED after {dt:7.1f} s")

@@ -144,12 +144,12 @@ def _loaded(model: Any):
     return (model if isinstance(model, EmoDubber) else EmoDubber.from_pretrained(model)).eval()
 
 
-def tts_example(cfg: Any, model_path: Any, batch: Any, true_durations: bool = True) -> dict[str, np.ndarray]:
+def tts_example(cfg: Any, model: Any, batch: Any, true_durations: bool = True) -> dict[str, np.ndarray]:
     """True and predicted mel (and μ) of a TTS-stage model (a ``model.pt`` path or the loaded model) for a
     batch of one."""
     from emodubber.train.stages import synthesise_tts
 
-    model = _loaded(model_path)
+    model = _loaded(model)
     out = synthesise_tts(model, batch, n_steps=cfg.eval.n_steps, temperature=cfg.eval.temperature, seed=cfg.seed,
                          true_durations=true_durations)
     T = int(batch.mel_lengths[0])
@@ -158,10 +158,10 @@ def tts_example(cfg: Any, model_path: Any, batch: Any, true_durations: bool = Tr
             "mu": out["mu"][0, :, :Tp].numpy()}
 
 
-def dubber_example(cfg: Any, model_path: Any, batch: Any) -> dict[str, Any]:
+def dubber_example(cfg: Any, model: Any, batch: Any) -> dict[str, Any]:
     """True and dubbed mel (from video), with the LPA attention and MAS durations D_p × 4 (mel frames), for a
-    batch of one; ``model_path``: a ``model.pt`` path or the loaded model."""
-    model = _loaded(model_path)
+    batch of one; ``model``: a ``model.pt`` path or the loaded model."""
+    model = _loaded(model)
     F = int(batch.lip_lengths[0])
     P = int(batch.phoneme_lengths[0])
     out = model.synthesise(batch.phonemes[0, :P], lip=batch.lip[0, :F] if batch.lip is not None else None,

@@ -35,6 +35,7 @@ import numpy as np
 from emodubber.config import EMOTIONS
 from emodubber.data.synth.voices import SAMPLE_RATE, SynthError, Voice, flite_say, get_voice
 from emodubber.tools import require_module
+from emodubber.utils import warp_axis
 
 __all__ = ["Recipe", "RECIPES", "recipe_for", "speak", "world_transform", "apply_tilt", "REFERENCE_DBFS"]
 
@@ -149,12 +150,7 @@ def world_transform(wav: np.ndarray, rng: np.random.Generator, *, f0_target: flo
         f0 = f0.copy()
         f0[voiced] = np.exp(new)
     if abs(vtl - 1.0) > 1e-6:
-        n = sp.shape[1]
-        src = np.clip(np.arange(n) / vtl, 0, n - 1)
-        i0 = np.floor(src).astype(int)
-        i1 = np.minimum(i0 + 1, n - 1)
-        frac = src - i0
-        sp = sp[:, i0] * (1 - frac) + sp[:, i1] * frac
+        sp = warp_axis(sp, vtl, axis=1)
     if breath > 0:
         ap = 1.0 - (1.0 - ap) * (1.0 - breath)
     y = pw.synthesize(np.ascontiguousarray(f0), np.ascontiguousarray(sp), np.ascontiguousarray(ap),
