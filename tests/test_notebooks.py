@@ -155,3 +155,15 @@ def test_runner_kernel_runs_this_interpreter():
 
     spec = KernelSpecManager().get_kernel_spec(_kernel_name("surely-not-registered-kernel"))
     assert os.path.abspath(spec.argv[0]) == os.path.abspath(sys.executable)
+
+
+def test_hygiene_flags_a_parameter_papermill_cannot_read(tmp_path):
+    """'<=' in a parameter's comment hides it from papermill (and so from reproduce --param)."""
+    bad = from_percent('# %% tags=["parameters"]\nPROFILE = "x"\nN = 100  # in <= 5 min\n# %%\nx = 1\n')
+    good = from_percent('# %% tags=["parameters"]\nPROFILE = "x"\nN = 100  # within 5 min\n# %%\nx = 1\n')
+    for name, nb in (("bad", bad), ("good", good)):
+        nb["metadata"] = {"kernelspec": {"name": "python3"}, "language_info": {"name": "python"}}
+        (tmp_path / f"{name}.ipynb").write_text(json.dumps(nb))
+    assert any("papermill cannot read the parameter line 'N = 100" in p
+               for p in hygiene_problems(tmp_path / "bad.ipynb"))
+    assert hygiene_problems(tmp_path / "good.ipynb") == []

@@ -49,7 +49,23 @@ def hygiene_problems(path: str | Path) -> list[str]:
                 s = line.strip()
                 if s and not s.startswith("#") and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*\s*=\s*(['\"].*['\"]|[-+0-9.eE]+|True|False|None|\[.*\]|\{.*\})\s*(#.*)?$", s):
                     problems.append(f"parameters cell holds more than plain literals: {s!r}")
+            problems += _unseen_by_papermill(src)
     return problems
+
+
+def _unseen_by_papermill(src: str) -> list[str]:
+    """Parameter lines papermill's own parser cannot read (e.g. an '=' inside the comment, as in '<='): such a
+    parameter is invisible to ``papermill.inspect_notebook`` and so to ``emodubber reproduce --param``."""
+    try:
+        from papermill.translators import PythonTranslator
+    except ImportError:  # papermill absent: nothing to check against
+        return []
+    out = []
+    for line in src.splitlines():
+        m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=", line.strip())
+        if m and m.group(1) not in {p.name for p in PythonTranslator.inspect({"source": line})}:
+            out.append(f"papermill cannot read the parameter line {line.strip()!r} (avoid '=' in its comment)")
+    return out
 
 
 _HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
