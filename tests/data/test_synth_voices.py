@@ -34,6 +34,18 @@ def test_voice_list():
         get_voice("nobody")
 
 
+def test_speakers_differ_less_in_range_and_rate_than_the_emotions_do():
+    """Pitch range and rate are emotion cues: a speaker's own must not look like another's emotion."""
+    from emodubber.data.synth.emotions import RECIPES
+
+    rel_range = [v.f0_std / v.f0_mean for v in VOICES.values() if v.flite_f0]
+    rates = [v.rate for v in VOICES.values()]
+    assert max(rel_range) / min(rel_range) < 1.1
+    assert max(rates) / min(rates) < 1.07
+    emotion_rates = sorted(abs(np.log(r.rate)) for e, r in RECIPES.items() if e != "neutral")
+    assert np.log(max(rates) / min(rates)) < emotion_rates[1]  # smaller than all but the smallest emotion's change
+
+
 @needs_tools
 @pytest.mark.parametrize("voice", ["slt", "kal"])
 def test_flite_alignment_covers_the_wav(voice):
