@@ -42,7 +42,7 @@ from emodubber.models.sia import SpeakerIdentityAdapter, prior_loss
 from emodubber.modules.alignment import length_regulate, path_from_durations, sequence_mask
 from emodubber.modules.checks import MEL_PER_FRAME, ShapeError, expect_dim, expect_ndim, expect_t_equals_4f
 
-__all__ = ["EmoDubber", "DEFAULT_LOSS_WEIGHTS", "MODES"]
+__all__ = ["EmoDubber", "DEFAULT_LOSS_WEIGHTS", "MODES", "script_to_ids"]
 
 #: Weight of each loss term in ``loss`` (DIGEST A.11); ``model_cfg.loss_weights`` overrides entries.
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {
@@ -63,6 +63,19 @@ def _fit_durations(d: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) ->
     cum = d.cumsum(-1) / d.sum(-1, keepdim=True).clamp_min(1e-6) * target[:, None].to(d.dtype)
     ends = cum.round().long()
     return torch.diff(ends, dim=-1, prepend=torch.zeros_like(ends[:, :1])) * mask.long()
+
+
+def script_to_ids(script: str | list[str] | tuple[str, ...]) -> torch.Tensor:
+    """Phoneme ids ``[P]`` of a script: text (CMUdict G2P, ``sil`` at both ends) or a list of ARPAbet phones.
+    An empty text or a word CMUdict does not know raises ``ValueError`` naming it."""
+    from emodubber.text.g2p import OOVError, text_to_phonemes
+    from emodubber.text.symbols import SymbolError, phonemes_to_ids
+
+    try:
+        phones = text_to_phonemes(script) if isinstance(script, str) else list(script)
+        return torch.tensor(phonemes_to_ids(phones), dtype=torch.long)
+    except (OOVError, SymbolError) as e:
+        raise ValueError(f"cannot read the script {script!r}: {e}") from None
 
 
 class EmoDubber(nn.Module):
@@ -269,7 +282,7 @@ class EmoDubber(nn.Module):
     @torch.no_grad()
     def synthesise(
         self,
-        phonemes: torch.Tensor,
+        phonemes: torch.Tensor | str | list[str],
         lip: torch.Tensor | None = None,
         spk_emb: torch.Tensor | None = None,
         emotion: int | str | torch.Tensor | None = None,
@@ -287,12 +300,16 @@ class EmoDubber(nn.Module):
     ) -> dict[str, Any]:
         """Dub (or, for the lip-blind baseline, speak) a phoneme sequence; guided by PNGM when α or β > 0.
 
+        ``phonemes``: the script as text (read with CMUdict, ``sil`` at both ends, as the corpus is transcribed),
+        a list of ARPAbet phones, or phoneme ids.
         shape: phonemes [P] or [B, P], lip [F, 1, H, W] / [F, 512] or batched, spk_emb [256] or [B, 256]
             -> dict(mel [B, 80, T], mu [B, 80, T], mel_lengths [B], durations [B, P] (mel frames; the
                dubber's D_p × 4), attn [B, F, P] or None, guidance_logp list[float])
         The noise comes from ``torch.Generator().manual_seed(seed)``: same seed, same mel. The lip-blind
         baseline fits its predicted durations to 4F when ``lip`` (or ``n_frames`` mel frames) is given.
         """
+        if isinstance(phonemes, (str, list, tuple)):
+            phonemes = script_to_ids(phonemes)
         unbatched = phonemes.dim() == 1
         if unbatched:
             phonemes = phonemes[None]

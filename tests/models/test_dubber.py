@@ -6,7 +6,7 @@ import torch
 from conftest import make_batch, tiny_model_cfg
 from emodubber.models.baselines import VARIANTS, build_variant, synthesis_kwargs
 from emodubber.models.checkpointing import ModelFileError
-from emodubber.models.dubber import EmoDubber
+from emodubber.models.dubber import EmoDubber, script_to_ids
 from emodubber.modules.checks import ShapeError
 
 
@@ -71,6 +71,23 @@ def test_synthesise_unbatched_and_durations(model):
     r = model.synthesise(b.phonemes[0], b.lip[0], b.spk_emb[0], n_steps=2)
     assert r["mel"].shape == (1, 80, 32)
     assert int(r["durations"].sum()) == 32
+
+
+def test_synthesise_reads_a_script_as_text_or_phones(model):
+    from emodubber.text.g2p import text_to_phonemes
+
+    b = make_batch(B=1, F=16)
+    text = "bin blue at f two now"
+    ids = script_to_ids(text)
+    assert ids.tolist() == script_to_ids(text_to_phonemes(text)).tolist()
+    assert ids[0] == ids[-1] != 0 and ids.dim() == 1
+    by_text = model.synthesise(text, b.lip[0], b.spk_emb[0], n_steps=2)
+    by_ids = model.synthesise(ids, b.lip[0], b.spk_emb[0], n_steps=2)
+    assert torch.equal(by_text["mel"], by_ids["mel"])
+    with pytest.raises(ValueError, match="zzyzxq"):
+        model.synthesise("bin zzyzxq now", b.lip[0], b.spk_emb[0], n_steps=2)
+    with pytest.raises(ValueError, match="QQ"):
+        model.synthesise(["sil", "QQ", "sil"], b.lip[0], b.spk_emb[0], n_steps=2)
 
 
 def test_save_load_round_trip_gives_identical_outputs(model, tmp_path):
