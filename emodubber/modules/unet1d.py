@@ -20,6 +20,7 @@ __all__ = [
     "Downsample1D",
     "Upsample1D",
     "TransformerBlock1D",
+    "masked",
 ]
 
 
@@ -50,15 +51,20 @@ class TimestepEmbedding(nn.Module):
         return self.net(x)
 
 
+def masked(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """``x * mask``; ``mask=None`` means no padding anywhere (the multiplication by ones is skipped: same bits)."""
+    return x if mask is None else x * mask
+
+
 class Block1D(nn.Module):
-    """Conv1d(k=3) → GroupNorm(8) → Mish, masked. shape: x [B, Cin, T], mask [B, 1, T] -> [B, Cout, T]"""
+    """Conv1d(k=3) → GroupNorm(8) → Mish, masked. shape: x [B, Cin, T], mask [B, 1, T] or None -> [B, Cout, T]"""
 
     def __init__(self, c_in: int, c_out: int, groups: int = 8):
         super().__init__()
         self.net = nn.Sequential(nn.Conv1d(c_in, c_out, 3, padding=1), nn.GroupNorm(groups, c_out), nn.Mish())
 
     def forward(self, x, mask):
-        return self.net(x * mask) * mask
+        return masked(self.net(masked(x, mask)), mask)
 
 
 class ResnetBlock1D(nn.Module):
@@ -74,7 +80,7 @@ class ResnetBlock1D(nn.Module):
     def forward(self, x, mask, t_emb):
         h = self.block1(x, mask) + self.time(t_emb)[:, :, None]
         h = self.block2(h, mask)
-        return h + self.res(x * mask)
+        return h + self.res(masked(x, mask))
 
 
 class Downsample1D(nn.Module):
@@ -102,7 +108,7 @@ class Upsample1D(nn.Module):
 class TransformerBlock1D(nn.Module):
     """Pre-norm self-attention + GELU feed-forward over time on channel-first tensors.
 
-    shape: x [B, C, T], mask [B, 1, T] -> [B, C, T]
+    shape: x [B, C, T], mask [B, 1, T] or None (no padding) -> [B, C, T]
     """
 
     def __init__(self, c: int, n_heads: int, head_dim: int, dropout: float = 0.05, ff_mult: int = 4):
@@ -113,9 +119,9 @@ class TransformerBlock1D(nn.Module):
         self.ff = nn.Sequential(nn.Linear(c, c * ff_mult), nn.GELU(), nn.Dropout(dropout), nn.Linear(c * ff_mult, c))
 
     def forward(self, x, mask):
-        key_mask = mask[:, 0].bool()
+        key_mask = None if mask is None else mask[:, 0].bool()
         h = x.transpose(1, 2)
         a, _ = self.attn(self.norm1(h), key_mask=key_mask)
         h = h + a
         h = h + self.ff(self.norm2(h))
-        return h.transpose(1, 2) * mask
+        return masked(h.transpose(1, 2), mask)

@@ -25,6 +25,19 @@ def test_estimator_handles_odd_lengths_and_masks():
     assert v[1, :, 9:].abs().max() == 0
 
 
+def test_unpadded_fast_path_gives_the_same_bits():
+    """With nothing padded the U-Net skips its multiplications by the all-ones mask: the output must not move."""
+    torch.manual_seed(0)
+    est = UNet1DEstimator(tiny_model_cfg()).eval()
+    x, mu, spk, t = torch.randn(1, 80, 24), torch.randn(1, 80, 24), torch.randn(1, 256), torch.rand(1)
+    mask = torch.ones(1, 1, 24)
+    with torch.inference_mode():
+        fast = est(x, mask, mu, t, spk)
+        est.skip_full_mask = False
+        slow = est(x, mask, mu, t, spk)
+    assert torch.equal(fast, slow)
+
+
 def test_decoder_dropout_is_the_configured_rate():
     """model.decoder_dropout reaches the U-Net: at 0 a training-mode pass equals the eval pass, at 0.5 not."""
     torch.manual_seed(0)
