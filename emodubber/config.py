@@ -239,6 +239,8 @@ class JudgeConfig:
     emotion_embed_dim: int = 128  # emotion judge: embedding size (what the t-SNE figure plots)
     emotion_judge_prosody: bool = True  # emotion judge: add relative log-F0 and voicing rows to the log-mel
     emotion_judge_warp: float = 0.1  # emotion judge: mel-axis warp augmentation, factor in exp(±warp); 0 = off
+    emotion_judge_envelope: bool = True  # emotion judge: mel rows from WORLD's pitch-free envelope (CheapTrick)
+    emotion_judge_relative: bool = True  # emotion judge: hear each clip against its speaker's neutral reference
     emotion_judge_lifter: int = 20  # emotion judge: keep this many cepstra of each log-mel frame (0 = raw log-mel)
     validation_clips: int = 30  # held-out clips per judge validation (sync: x3 with the +-5-frame shifts)
     validation_per_speaker: int = 8  # held-out clips per speaker for the WER / PER / SECS validations

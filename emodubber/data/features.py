@@ -48,7 +48,7 @@ from emodubber.data.manifest import ClipRecord, read_manifest
 from emodubber.tools import require_module
 from emodubber.utils import atomic_path, atomic_write_json, progress
 
-__all__ = ["FEATURE_VERSION", "ClipSkipped", "FeatureError", "ExtractionReport", "log_mel", "stft_magnitude",
+__all__ = ["FEATURE_VERSION", "ClipSkipped", "FeatureError", "ExtractionReport", "log_mel", "envelope_log_mel", "world_f0", "stft_magnitude",
            "spans_to_durations", "gt_sim_matrix", "phone_means", "frame_f0", "speaker_embeddings",
            "clip_key", "extract_clip", "extract_features", "compute_stats", "load_index", "load_stats",
            "feature_path", "MANIFESTS", "time_extraction"]
@@ -163,16 +163,42 @@ def phone_means(values: np.ndarray, durations: np.ndarray, valid: np.ndarray | N
     return out
 
 
-def frame_f0(wav: np.ndarray, sr: int, hop: int, n_frames: int) -> np.ndarray:
-    """F0 per mel frame ``float [T]`` in Hz (0 = unvoiced): pyworld DIO + StoneMask at the hop's period."""
+def world_f0(wav: np.ndarray, sr: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """(F0 ``float64 [N]`` in Hz, 0 = unvoiced; frame times ``[N]`` in s): pyworld DIO + StoneMask every hop."""
     pw = require_module("pyworld", "phoneme-level pitch")
     x = np.ascontiguousarray(wav, dtype=np.float64)
-    period = 1000.0 * hop / sr
-    f0, t = pw.dio(x, sr, f0_floor=60.0, f0_ceil=600.0, frame_period=period)
-    f0 = pw.stonemask(x, f0, t, sr)
+    f0, t = pw.dio(x, sr, f0_floor=60.0, f0_ceil=600.0, frame_period=1000.0 * hop / sr)
+    return pw.stonemask(x, f0, t, sr), t
+
+
+def frame_f0(wav: np.ndarray, sr: int, hop: int, n_frames: int) -> np.ndarray:
+    """F0 per mel frame ``float [T]`` in Hz (0 = unvoiced): pyworld DIO + StoneMask at the hop's period."""
+    f0, _ = world_f0(wav, sr, hop)
     if len(f0) < n_frames:
         f0 = np.pad(f0, (0, n_frames - len(f0)))
     return f0[:n_frames]
+
+
+def envelope_log_mel(wav: np.ndarray, a: AudioConfig, n_frames: int,
+                     f0_t: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Log-mel of WORLD's F0-adaptive spectral envelope (CheapTrick) ``float32 [n_mels, n_frames]``.
+
+    The STFT log-mel of :func:`log_mel` resolves the harmonics below ~1 kHz, so it carries the absolute F0;
+    CheapTrick's envelope does not (it is smoothed over one pitch period). Same slaney mel scale and log floor
+    as :func:`log_mel`, on the envelope's magnitude; ``f0_t`` = :func:`world_f0`'s output, if already computed.
+    """
+    import dataclasses
+
+    pw = require_module("pyworld", "spectral envelopes")
+    f0, t = world_f0(wav, a.sample_rate, a.hop_length) if f0_t is None else f0_t
+    fft_size = pw.get_cheaptrick_fft_size(a.sample_rate, 60.0)
+    sp = pw.cheaptrick(np.ascontiguousarray(wav, dtype=np.float64), f0, t, a.sample_rate, f0_floor=60.0,
+                       fft_size=fft_size)  # power, [N, fft_size/2 + 1]
+    basis = _mel_basis(dataclasses.replace(a, n_fft=fft_size, win_length=fft_size))
+    mel = np.log(np.maximum(basis @ np.sqrt(sp.T), 1e-5)).astype(np.float32)
+    if mel.shape[1] < n_frames:
+        mel = np.pad(mel, ((0, 0), (0, n_frames - mel.shape[1])), mode="edge")
+    return mel[:, :n_frames]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -282,7 +282,8 @@ def evaluate(generated: Mapping[str, str | Path], references, setting: int = 1, 
                 if judges.emotion is None:
                     errors.append("emotion: judge not available")
                     return
-                (res,) = judges.emotion.score([audio], [asked])
+                judges.emotion.ensure_speakers([rec.speaker], records, root)
+                (res,) = judges.emotion.score([audio], [asked], [rec.speaker])
                 err = res.pop("error")
                 if err:
                     errors.append(err)

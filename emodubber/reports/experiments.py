@@ -248,6 +248,21 @@ class Experiment:
     # ------------------------------------------------------------------------------------------
     # clips and their inputs
     # ------------------------------------------------------------------------------------------
+    def speaker_of(self, clip: str) -> str:
+        """The speaker of a clip of the dubbing corpus."""
+        return self.records[clip].speaker
+
+    def emotion_judge(self) -> Any:
+        """The profile's emotion judge, with a neutral reference for every test speaker of the corpus (a
+        speaker-relative judge knows the emotional corpus's speakers; others, e.g. a real corpus's, are
+        registered from their neutral clips)."""
+        from emodubber.metrics.emotion_judge import EmotionJudge
+
+        judge = EmotionJudge.from_config(self.cfg)
+        judge.ensure_speakers({r.speaker for r in self.records.values() if r.split == "test"},
+                              list(self.records.values()), self.corpus_dir)
+        return judge
+
     def test_clips(self, n: int | None = None, setting: int = 2) -> list[str]:
         """The first ``n`` (default ``eval.n_test_clips``) test clips with video and features, by clip id.
 
@@ -645,7 +660,7 @@ class Experiment:
                     batch = clips[i:i + self.sweep_batch_size]
                     mels = self.synthesise(system, batch, setting, e, a, b, gamma, n_steps)
                     wavs += self.vocode(mels)
-                post, _ = judge.predict(wavs)
+                post, _ = judge.predict(wavs, [self.speaker_of(c) for c in clips])
                 done[gk] = (post, time.perf_counter() - t0)
             post, secs = done[gk]
             k = EMOTIONS.index(e) if e in EMOTIONS else list(judge.emotions).index(e)

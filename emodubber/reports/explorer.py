@@ -12,7 +12,8 @@ are built (and the tests use stand-ins):
 - ``synth_fn(clip=, emotion=, alpha=, beta=, gamma=, n_steps=[, seed=])`` returns the generated
   speech as a dict ``{"mel": [n_mels, T], "wav": [N]}``, a ``(mel, wav)`` tuple, or an object with
   ``.mel`` and ``.wav``; ``seed`` is passed only if the callable accepts it;
-- ``judge_fn(wav)`` returns the posterior over the emotions: an array in
+- ``judge_fn(wav)`` (or ``judge_fn(wav, clip=)``: then it is told the clip) returns the posterior over the
+  emotions: an array in
   :data:`emodubber.config.EMOTIONS` order, or a mapping emotion → probability.
 """
 
@@ -89,6 +90,16 @@ def _call_synth(synth_fn: Callable, seed: int | None, **kw: Any) -> Any:
     return synth_fn(**kw)
 
 
+def _call_judge(judge_fn: Callable, wav: Any, clip: Any) -> Any:
+    """``judge_fn(wav)``, or ``judge_fn(wav, clip=clip)`` when it takes the clip (a speaker-relative judge
+    needs to know whose voice it hears)."""
+    try:
+        takes_clip = "clip" in inspect.signature(judge_fn).parameters
+    except (TypeError, ValueError):  # builtins / C callables
+        takes_clip = False
+    return judge_fn(wav, clip=clip) if takes_clip else judge_fn(wav)
+
+
 def explore(synth_fn: Callable, judge_fn: Callable, clip: Any, emotion: str, alpha: float, beta: float,
             gamma: float, n_steps: int, seed: int | None = 1234, sr: int = 16000, hop: int = 160,
             emotions: Sequence[str] = EMOTIONS, path: str | Path | None = None, close: bool = False) -> Exploration:
@@ -106,7 +117,7 @@ def explore(synth_fn: Callable, judge_fn: Callable, clip: Any, emotion: str, alp
         raise ValueError(f"unknown emotion {emotion!r}; known: {list(emotions)}")
     mel, wav = unpack_speech(_call_synth(synth_fn, seed, clip=clip, emotion=emotion, alpha=float(alpha),
                                          beta=float(beta), gamma=float(gamma), n_steps=int(n_steps)))
-    post = posterior_series(judge_fn(wav), emotions)
+    post = posterior_series(_call_judge(judge_fn, wav, clip), emotions)
     post.attrs["emotion"] = emotion
     fig, (ax_m, ax_p) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [3, 1.2]},
                                      constrained_layout=True)
@@ -232,11 +243,16 @@ def model_synth_fn(model: Any, vocoder: Callable, inputs_for: Callable[[Any], di
     return synth
 
 
-def judge_fn_from(judge: Any) -> Callable:
-    """A ``judge_fn`` over an emotion judge with ``predict(list_of_wavs) -> (posteriors (n, 7), reasons)``."""
+def judge_fn_from(judge: Any, speaker_of: Callable[[Any], str] | None = None) -> Callable:
+    """A ``judge_fn`` over an emotion judge with ``predict(list_of_wavs[, speakers]) -> (posteriors (n, 7),
+    reasons)``; ``speaker_of(clip)`` names the clip's speaker for a speaker-relative judge."""
 
-    def judge_fn(wav):
-        post, _reasons = judge.predict([np.asarray(wav, dtype=np.float32)])
+    def judge_fn(wav, clip=None):
+        wavs = [np.asarray(wav, dtype=np.float32)]
+        if speaker_of is None or clip is None:
+            post, _reasons = judge.predict(wavs)
+        else:
+            post, _reasons = judge.predict(wavs, [speaker_of(clip)])
         return post[0]
 
     return judge_fn

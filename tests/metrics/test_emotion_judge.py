@@ -28,6 +28,18 @@ def test_split_holds_speakers_sentences_and_test_split_apart():
     assert train and held
 
 
+def test_split_always_holds_out_a_speaker_with_test_clips_only():
+    """The corpus's unseen speaker (every clip in the test split) is validated on, never trained on."""
+    texts = ["bin blue at f two now", "set red by g nine soon", "lay white in z one again", "place green at a one"]
+    recs = [_rec(f"{s}{i}{e}", s, texts[i], e, "test" if s == "z" else "train")
+            for s in "abcz" for i in range(4) for e in ("neutral", "happy")]
+    for seed in range(5):
+        train, held = split_emotion_records(recs, n_heldout_speakers=1, seed=seed)
+        held_spk = {r.speaker for r in held}
+        assert "z" in held_spk and len(held_spk) == 2
+        assert not held_spk & {r.speaker for r in train}
+
+
 def test_split_of_a_corpus_with_unique_sentences_keeps_every_clip():
     recs = [_rec(f"{s}{i}", s, f"sentence {s} {i}", "neutral") for s in "abc" for i in range(4)]
     train, held = split_emotion_records(recs, n_heldout_speakers=1, seed=0)
@@ -74,6 +86,7 @@ def test_train_and_use_the_emotion_judge(emo_corpus, smoke_cfg, tmp_path):
     smoke_cfg.judges.emotion_judge_train.batch_size = 12
     smoke_cfg.judges.emotion_heldout_speakers = 1
     smoke_cfg.judges.emotion_embed_dim = 16
+    smoke_cfg.judges.emotion_judge_relative = False  # the plain judge; the speaker-relative one: test below
     from emodubber.metrics.emotion_judge import emotion_judge_is_current
 
     assert not emotion_judge_is_current(smoke_cfg)[0]
@@ -151,3 +164,85 @@ def test_lifter_smooths_harmonics_and_keeps_the_envelope():
     assert np.abs(out[10:70, 0] - envelope[10:70]).max() < 0.3  # the envelope survives (edges aside)
     assert np.abs(np.diff(out[10:70, 0])).max() < 0.2 < np.abs(np.diff(mel[10:70, 0])).max()
     assert np.allclose(lifter_mel(mel, 80), mel, atol=1e-5)  # every cepstrum kept: unchanged
+
+
+def _pulse_vowel(f0: float, seconds: float = 1.0, sr: int = 16000, gain: float = 1.0) -> np.ndarray:
+    """A pulse train at ``f0`` through two fixed resonances (700 and 1200 Hz): one vowel, any pitch."""
+    from scipy.signal import lfilter
+
+    x = np.zeros(int(seconds * sr))
+    x[:: int(round(sr / f0))] = 1.0
+    for fc, bw in ((700.0, 90.0), (1200.0, 110.0)):
+        r = np.exp(-np.pi * bw / sr)
+        x = lfilter([1.0], [1.0, -2 * r * np.cos(2 * np.pi * fc / sr), r * r], x)
+    return (gain * 0.3 * x / np.abs(x).max()).astype(np.float32)
+
+
+def test_world_envelope_log_mel_does_not_hear_the_pitch_the_stft_log_mel_does():
+    """The same vowel at 110 and 165 Hz: the STFT log-mel differs by its harmonics, WORLD's envelope hardly."""
+    from emodubber.config import AudioConfig
+    from emodubber.data.features import envelope_log_mel, log_mel
+
+    a = AudioConfig()
+    lo, hi = _pulse_vowel(110.0), _pulse_vowel(165.0)
+    n = len(lo) // a.hop_length
+    env = [envelope_log_mel(w, a, n)[:40, 20:-20] for w in (lo, hi)]  # below ~1.5 kHz, steady frames
+    stft = [log_mel(w, a)[:40, 20:-20] for w in (lo, hi)]
+    assert env[0].shape == (40, n - 40)
+    d_env = np.abs((env[0] - env[0].mean()) - (env[1] - env[1].mean())).mean()
+    d_stft = np.abs((stft[0] - stft[0].mean()) - (stft[1] - stft[1].mean())).mean()
+    assert d_env < 0.5 * d_stft
+
+
+def test_speaker_relative_input_is_level_and_pitch_against_the_neutral_reference():
+    """Against a 110-Hz reference, the same vowel at 220 Hz with pulses twice as strong reads log 2 on the F0
+    row and log 2√2 on the mel rows (×2 amplitude, and twice the pulses: ×√2 more); against its own
+    reference it reads 0."""
+    from emodubber.config import AudioConfig
+    from emodubber.metrics.audio_io import load_audio
+    from emodubber.metrics.emotion_judge import _features, _input, neutral_reference
+
+    a = AudioConfig()
+    feat = lambda w: _features(load_audio(w, 16000, warn=False), a, lifter=20, envelope=True)  # noqa: E731
+    ref_feat = feat(_pulse_vowel(110.0))
+    ref = neutral_reference([ref_feat])
+    assert ref["n_clips"] == 1 and ref["mel"].shape == (a.n_mels,)
+    own = _input(ref_feat, prosody=True, ref=ref)
+    v = own[-1] > 0
+    assert own.shape == (a.n_mels + 2, len(v)) and v.mean() > 0.8
+    assert abs(float(np.median(own[-2][v]))) < 0.02 and np.abs(own[: a.n_mels][:, v].mean(1)).max() < 1e-4
+    up = _input(feat(_pulse_vowel(220.0, gain=2.0)), prosody=True, ref=ref)
+    vu = up[-1] > 0
+    assert abs(float(np.median(up[-2][vu])) - np.log(2)) < 0.05
+    assert abs(float(np.median(up[10:40][:, vu].mean(1))) - 1.5 * np.log(2)) < 0.15  # +9 dB on the low mel rows
+    with pytest.raises(ValueError, match="voiced"):
+        neutral_reference([(np.zeros((a.n_mels, 10), np.float32), np.zeros(10, np.float32), np.zeros(10, bool))])
+
+
+@needs_tools
+@pytest.mark.slow
+def test_speaker_relative_judge_needs_speakers_and_learns_new_ones(emo_corpus, smoke_cfg, tmp_path):
+    from emodubber.metrics.emotion_judge import EmotionJudge, train_emotion_judge, validate_emotion_judge
+
+    root, recs = emo_corpus
+    smoke_cfg.judges.emotion_judge_train.steps = 20
+    smoke_cfg.judges.emotion_judge_train.batch_size = 12
+    smoke_cfg.judges.emotion_heldout_speakers = 1
+    smoke_cfg.judges.emotion_judge_relative = True
+    smoke_cfg.judges.emotion_judge_envelope = True
+    rec = train_emotion_judge(smoke_cfg, recs, out_path=tmp_path / "j.pt", corpus_dir=root, log=lambda s: None)
+    assert set(rec["reference_clips"]) == {"slt", "rms", "awb"}  # every speaker, held-out ones included
+    judge = EmotionJudge(tmp_path / "j.pt")
+    assert judge.relative and judge.envelope and set(judge.references) == {"slt", "rms", "awb"}
+    wavs = [root / f"{r.clip_id}.wav" for r in recs[:2]]
+    with pytest.raises(ValueError, match="speakers="):
+        judge.predict(wavs)
+    with pytest.raises(ValueError, match="kal"):
+        judge.predict(wavs, ["slt", "kal"])
+    post, _ = judge.predict(wavs, [r.speaker for r in recs[:2]])
+    assert post.shape == (2, len(EMOTIONS)) and np.allclose(post.sum(1), 1, atol=1e-5)
+    judge.add_speaker("kal", [root / f"{r.clip_id}.wav" for r in recs if r.emotion == "neutral"][:2])
+    post_kal, _ = judge.predict(wavs, ["slt", "kal"])
+    assert np.allclose(post_kal[0], post[0]) and np.isfinite(post_kal).all()
+    df, summary = validate_emotion_judge(judge, recs, root, n_heldout_speakers=1, seed=smoke_cfg.seed)
+    assert len(df) and 0 <= summary["accuracy"] <= 1
