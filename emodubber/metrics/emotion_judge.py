@@ -73,6 +73,11 @@ def emotion_judge_is_current(cfg) -> tuple[bool, str]:
             for k in want}  # envelope, relative: absent from older records
     if have != want:
         return False, f"the emotion judge at {path} was trained with inputs {have}, the profile asks for {want}"
+    split = {"seed": cfg.seed, "n_heldout": cfg.judges.emotion_heldout_speakers}
+    had = {k: rec.get(k, split[k]) for k in split}  # absent from older records: assumed the profile's
+    if had != split:
+        return False, (f"the emotion judge at {path} was trained on another split ({had}); the profile asks for "
+                       f"{split}: its held-out speakers would not be the ones validated")
     return True, ""
 
 
@@ -270,14 +275,14 @@ class EmotionJudge:
 
     def ensure_speakers(self, speakers: Sequence[str], records, corpus_dir: str | Path, n_clips: int = 8) -> list[str]:
         """Register every speaker of ``speakers`` the judge has no reference for, from up to ``n_clips`` of
-        their neutral clips in ``records`` (a corpus manifest, e.g. a real dataset's). Returns those added;
-        a no-op for a judge that is not speaker-relative."""
+        their neutral clips in ``records`` (a corpus manifest, e.g. a real dataset's): train clips first, then
+        val, then test (:func:`reference_records`' order). Returns those added; a no-op for a judge that is not
+        speaker-relative."""
         if not self.relative:
             return []
         added = []
         for spk in sorted(set(speakers) - set(self.references)):
-            clips = sorted((r for r in records if r.speaker == spk and r.emotion == "neutral"),
-                           key=lambda r: r.clip_id)[:n_clips]
+            clips = reference_records([r for r in records if r.speaker == spk], [], n_clips).get(spk, [])
             if not clips:
                 raise ValueError(f"the emotion judge needs a neutral clip of speaker {spk!r} as its reference; "
                                  f"the corpus has none")
@@ -382,15 +387,18 @@ def split_emotion_records(records, n_heldout_speakers: int = 2, seed: int = 1234
 
 
 def reference_records(records, held, n_per_speaker: int = 8) -> dict[str, list]:
-    """Per speaker, ``n_per_speaker`` neutral clips (by clip id) that give a speaker-relative judge the
-    speaker's neutral reference: clips outside ``held`` first; a held-out speaker whose every clip is held
-    out lends its first neutral clips, which :func:`validate_emotion_judge` then does not score."""
+    """Per speaker, ``n_per_speaker`` neutral clips that give a speaker-relative judge the speaker's neutral
+    reference, taken in this order: clips outside ``held`` of the train split, then of val, then of test, then
+    (by clip id within each group) held-out clips. A test-only speaker (the corpus's unseen voice) has nothing
+    but test clips: it lends its first neutral ones, which :func:`validate_emotion_judge` then does not score —
+    as a dub lends its reference clip, they give the judge the voice, never a label to learn."""
     held_ids = {r.clip_id for r in held}
+    rank = {"train": 0, "val": 1}
     neutral: dict[str, list] = {}
-    for r in sorted(records, key=lambda r: r.clip_id):
+    for r in records:
         if r.emotion == "neutral":
             neutral.setdefault(r.speaker, []).append(r)
-    return {spk: ([r for r in rs if r.clip_id not in held_ids] + [r for r in rs if r.clip_id in held_ids])[:n_per_speaker]
+    return {spk: sorted(rs, key=lambda r: (r.clip_id in held_ids, rank.get(r.split, 2), r.clip_id))[:n_per_speaker]
             for spk, rs in neutral.items()}
 
 
@@ -504,6 +512,7 @@ def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
            "train_acc_subset": train_acc, "inputs": {"prosody": prosody, "lifter": lifter, "warp": warp, "envelope": envelope,
                       "relative": relative},
            "reference_clips": {k: v["n_clips"] for k, v in refs.items()},
+           "seed": seed, "n_heldout": cfg.judges.emotion_heldout_speakers,
            "loss_curve": [round(v, 4) for v in losses]}
     atomic_write_json(out_path.with_suffix(".json"), rec)
     log(f"emotion judge: {step} steps in {wall:.0f} s, loss {rec['final_loss']:.3f}, sha256 {sha[:12]}")
@@ -520,6 +529,11 @@ def validate_emotion_judge(judge: EmotionJudge, records, corpus_dir: str | Path,
     import pandas as pd
 
     _, held = split_emotion_records(records, n_heldout_speakers, seed)
+    trained_held = judge.meta.get("heldout_speakers")
+    if trained_held is not None and sorted({r.speaker for r in held}) != sorted(trained_held):
+        raise ValueError(f"the emotion judge held out {sorted(trained_held)} in training, but this split (seed "
+                         f"{seed}, {n_heldout_speakers} speakers) holds out {sorted({r.speaker for r in held})}: "
+                         f"it would be validated on voices it learnt. Pass the seed it was trained with, or retrain it")
     if judge.relative:  # the clips that gave a held-out speaker its neutral reference are not scored
         ref_ids = {r.clip_id for rs in reference_records(records, held).values() for r in rs}
         held = [r for r in held if r.clip_id not in ref_ids]

@@ -29,8 +29,17 @@ def secs_column(setting: int) -> str:
     return "secs_vs_target" if setting == 1 else "secs_vs_reference"
 
 
+def _file_key(path: str | Path) -> tuple | None:
+    """Cache key of a file: its path with its size and modification time (None when it cannot be read)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return str(path), st.st_size, st.st_mtime_ns
+
+
 class SpeakerJudge:
-    """resemblyzer ``VoiceEncoder`` on CPU; embeddings cached per file path."""
+    """resemblyzer ``VoiceEncoder`` on CPU; embeddings cached per file (path, size and modification time)."""
 
     def __init__(self, device: str = "cpu"):
         rz = require_module("resemblyzer", "SECS")
@@ -38,7 +47,7 @@ class SpeakerJudge:
         self.encoder = rz.VoiceEncoder(device, verbose=False)
         weights = Path(rz.__file__).parent / "pretrained.pt"
         self.weights_sha256 = sha256_file(weights) if weights.exists() else "unknown"
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[tuple, np.ndarray] = {}
         # the first preprocess_wav compiles librosa/numba kernels (~5 s): pay it here, not on the first clip
         rz.preprocess_wav(np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32), source_sr=16000)
 
@@ -49,8 +58,9 @@ class SpeakerJudge:
                 "weights_sha256": self.weights_sha256, "scale": "cosine x 100"}
 
     def embed(self, audio: AudioInput | str | Path | np.ndarray) -> tuple[np.ndarray | None, str]:
-        """(256-d unit embedding or None, reason). Paths are cached."""
-        key = str(audio) if isinstance(audio, (str, Path)) else None
+        """(256-d unit embedding or None, reason). Paths are cached by (path, size, mtime): a file rewritten
+        under the same name (a regenerated system output) is embedded again, not served from the cache."""
+        key = _file_key(audio) if isinstance(audio, (str, Path)) else None
         if key is not None and key in self._cache:
             return self._cache[key], ""
         if not isinstance(audio, AudioInput):

@@ -34,6 +34,7 @@ __all__ = [
     "Region",
     "top_difference_regions",
     "f0_track",
+    "describe_emotion_mel",
     "plot_emotion_mels",
     "tsne_embed",
     "silhouette",
@@ -323,6 +324,28 @@ def f0_track(wav: Any, sr: int = 16000, hop: int = 160, fmin: float = 60.0, fmax
     voiced = (peak > voicing) & (energy > 0.01 * max(float(energy.max()), 1e-12))
     out = np.where(voiced, f0, np.nan)
     return np.pad(out, (0, n - len(out)), constant_values=np.nan)
+
+
+def describe_emotion_mel(mel: Any, f0: Any, audio: Any, above_hz: float = 4000.0) -> dict[str, float]:
+    """Figure 4's numbers for one normalised log-mel ``[n_mels, T]`` and its F0 track ``[T]`` (Hz, 0 or NaN
+    unvoiced): mean F0 over voiced frames, the F0 rise of the last third against the first two thirds
+    (surprise's rising end), the mean log-mel, and the share of (linear) mel energy in bins whose centre
+    (:func:`emodubber.viz.mel_hz`, Slaney scale as the front end) is at or above ``above_hz`` (sadness's
+    "diminished high frequencies"). ``audio``: the :class:`~emodubber.config.AudioConfig` that normalised it."""
+    from emodubber.viz import mel_hz
+
+    m = to_numpy(mel)
+    f = np.asarray(to_numpy(f0), dtype=float)
+    lin = np.exp(m * audio.mel_std + audio.mel_mean)
+    high = mel_hz(m.shape[0], audio.f_min, audio.f_max) >= above_hz
+    voiced = np.isfinite(f) & (f > 0)
+    n = len(f)
+    head, tail = slice(0, 2 * n // 3), slice(2 * n // 3, n)
+    hv, tv = f[head][voiced[head]], f[tail][voiced[tail]]
+    return {"mean F0 (Hz)": float(f[voiced].mean()) if voiced.any() else math.nan,
+            "F0 end rise (Hz)": float(tv.mean() - hv.mean()) if len(hv) and len(tv) else math.nan,
+            "mean log-mel": float(m.mean()),
+            f"energy > {above_hz / 1000:g} kHz (%)": float(100 * lin[high].sum() / lin.sum())}
 
 
 def _overlay_f0(ax, f0: Any, dur: float, f0_max: float):

@@ -50,6 +50,7 @@ __all__ = [
     "format_mean_ci",
     "ablation_deltas",
     "delta_is_better",
+    "ablation_reading",
     "claim_better",
     "claim_close",
     "claim_change_within",
@@ -451,6 +452,40 @@ def delta_is_better(deltas: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def ablation_reading(deltas: pd.DataFrame, budgets: pd.DataFrame | None = None, digits: int = 2) -> str:
+    """A short Markdown reading of :func:`ablation_deltas`: per setting and ablation, the metrics on which it is
+    worse than the reference and those on which it is better (largest |Δ| first), then — from ``budgets``
+    (``train_baselines.csv``: model, steps, status) — how many training steps each model had: an ablation
+    trained for fewer steps than the full model confounds the missing module with the shorter training."""
+    better = delta_is_better(deltas)
+    lines: list[str] = []
+    groups = (deltas.groupby(level="setting", sort=False) if isinstance(deltas.index, pd.MultiIndex)
+              and "setting" in deltas.index.names else [(None, deltas)])
+    for setting, d in groups:
+        if setting is not None:
+            d = d.droplevel("setting")
+        b = better.loc[d.index] if setting is None else better.xs(setting, level="setting")
+        for system, row in d.iterrows():
+            def listing(mask):
+                cols = [c for c in row.index if mask[c] and pd.notna(row[c])]
+                cols.sort(key=lambda c: -abs(row[c]))
+                return ", ".join(f"{c.removeprefix('Δ ')} {row[c]:+.{digits}f}" for c in cols) or "none"
+            worse = {c: (not b.loc[system, c]) and row[c] != 0 for c in row.index}
+            where = f"Setting {setting}: " if setting is not None else ""
+            lines.append(f"- {where}**{system}** is worse on {listing(worse)}; better on "
+                         f"{listing(b.loc[system].to_dict())}.")
+    reading = "\n".join(lines)
+    if budgets is not None and len(budgets) and {"model", "steps"} <= set(budgets.columns):
+        steps = ", ".join(f"{r.model} {int(r.steps)}" + (" (time budget)" if str(getattr(r, "status", "")) ==
+                                                          "time_budget" else "") for r in budgets.itertuples())
+        most, least = int(budgets["steps"].max()), int(budgets["steps"].min())
+        reading += (f"\n\nTraining steps: {steps}."
+                    + (f" The models had unequal training ({least} to {most} steps): a difference can come from the "
+                       "missing module *or* from the shorter training, and is not a clean ablation."
+                       if most > 1.25 * least else " The models had comparable training."))
+    return reading
+
+
 def _fmt(x: float, digits: int = 2) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
@@ -519,11 +554,12 @@ def claim_change_within(summary: pd.DataFrame, reference: str, metric: str, tol:
     return out
 
 
-def claim_increasing(spearman: pd.DataFrame, min_rho: float = 0.0, max_p: float | None = None,
+def claim_increasing(spearman: pd.DataFrame, min_rho: float = 0.0, max_p: float | None = 0.05,
                      curves: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """One claim per (emotion, curve) of :func:`emodubber.reports.figures.spearman_table`: IS rises with α.
 
-    Holds when Spearman ρ > ``min_rho`` (and p ≤ ``max_p`` when given).
+    Holds when Spearman ρ > ``min_rho`` and its (two-sided) p ≤ ``max_p`` (None: the sign of ρ alone): a rise
+    that chance could give as easily is not a finding.
     """
     out = []
     for _, r in spearman.iterrows():
@@ -538,26 +574,35 @@ def claim_increasing(spearman: pd.DataFrame, min_rho: float = 0.0, max_p: float 
 
 
 def claim_curve_above(curves: pd.DataFrame, upper: str = "beta=alpha/4", lower: str = "beta=0",
-                      value: str = "IS", digits: int = 3) -> list[dict[str, Any]]:
-    """Per emotion: the mean over α of curve ``upper`` lies above that of ``lower``.
+                      value: str = "IS", digits: int = 3, max_p: float = 0.05) -> list[dict[str, Any]]:
+    """Per emotion: curve ``upper`` lies above ``lower`` — their paired differences (per α, and per clip when
+    ``curves`` has a ``clip_id`` column) are positive on average and a one-sided Wilcoxon signed-rank test gives
+    p ≤ ``max_p`` (equal curves, or a difference that chance gives as easily, do not hold).
 
     ``curves`` is the long frame the intensity figure plots (columns emotion, curve, alpha, IS; one row
     per clip or per point). The area between the curves (mean difference over α) is reported.
     """
-    mean = curves.groupby(["emotion", "curve", "alpha"], sort=False)[value].mean().reset_index()
+    from scipy.stats import wilcoxon
+
+    keys = ["alpha", *[c for c in ("clip_id", "clip") if c in curves.columns][:1]]
+    mean = curves.groupby(["emotion", "curve", *keys], sort=False)[value].mean().reset_index()
     out = []
     for emo, g in mean.groupby("emotion", sort=False):
-        u = g[g["curve"] == upper].set_index("alpha")[value]
-        lo = g[g["curve"] == lower].set_index("alpha")[value]
+        u = g[g["curve"] == upper].set_index(keys)[value]
+        lo = g[g["curve"] == lower].set_index(keys)[value]
         common = u.index.intersection(lo.index)
         if len(common) == 0:
             out.append({"claim": f"{upper} above {lower}: {emo}", "measured": "no common α", "holds": None})
             continue
-        diff = float((u[common] - lo[common]).mean())
+        d = (u[common] - lo[common]).to_numpy(dtype=float)
+        diff = float(d.mean())
+        p = float(wilcoxon(d, alternative="greater").pvalue) if np.any(d != 0) else 1.0
+        n_alpha = len(set(common.get_level_values("alpha")))
         out.append({"claim": f"{upper} above {lower}: {emo}",
                     "measured": f"mean IS {_fmt(float(u[common].mean()), digits)} vs "
-                                f"{_fmt(float(lo[common].mean()), digits)} over {len(common)} α (Δ {diff:+.{digits}f})",
-                    "holds": bool(diff > 0)})
+                                f"{_fmt(float(lo[common].mean()), digits)} over {n_alpha} α (Δ {diff:+.{digits}f}, "
+                                f"one-sided Wilcoxon p = {p:.2g}, {len(d)} pairs)",
+                    "holds": bool(diff > 0 and p <= max_p)})
     return out
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from emodubber.config import EMOTIONS
-from emodubber.metrics.emotion_judge import intensity_score, split_emotion_records
+from emodubber.metrics.emotion_judge import intensity_score, reference_records, split_emotion_records
 from tests.conftest import needs_tools
 
 
@@ -44,6 +44,18 @@ def test_split_of_a_corpus_with_unique_sentences_keeps_every_clip():
     recs = [_rec(f"{s}{i}", s, f"sentence {s} {i}", "neutral") for s in "abc" for i in range(4)]
     train, held = split_emotion_records(recs, n_heldout_speakers=1, seed=0)
     assert len(train) + len(held) == len(recs)
+
+
+def test_neutral_references_come_from_train_clips_before_val_test_and_held_out_ones():
+    recs = [_rec("a1", "a", "s3", "neutral", "test"), _rec("a2", "a", "s2", "neutral", "val"),
+            _rec("a3", "a", "s1", "neutral", "train"), _rec("a0", "a", "s0", "happy", "train"),
+            _rec("a4", "a", "s4", "neutral", "train"),
+            _rec("u2", "u", "s1", "neutral", "test"), _rec("u1", "u", "s2", "neutral", "test")]
+    held = [r for r in recs if r.clip_id in ("a4", "u1", "u2")]
+    refs = reference_records(recs, held, n_per_speaker=3)
+    assert [r.clip_id for r in refs["a"]] == ["a3", "a2", "a1"]  # train, val, test; never the emotional clip
+    assert [r.clip_id for r in refs["u"]] == ["u1", "u2"]  # a test-only speaker lends its held-out clips
+    assert [r.clip_id for r in reference_records(recs, held, n_per_speaker=5)["a"]] == ["a3", "a2", "a1", "a4"]
 
 
 def test_intensity_score_is_mean_posterior_of_the_asked_emotion():
@@ -95,6 +107,9 @@ def test_train_and_use_the_emotion_judge(emo_corpus, smoke_cfg, tmp_path):
     smoke_cfg.judges.emotion_judge_lifter += 1  # another input: the saved judge is stale
     assert "trained with inputs" in emotion_judge_is_current(smoke_cfg)[1]
     smoke_cfg.judges.emotion_judge_lifter -= 1
+    smoke_cfg.seed += 1  # another split: the saved judge's held-out speakers are not this split's
+    assert "another split" in emotion_judge_is_current(smoke_cfg)[1]
+    smoke_cfg.seed -= 1
     curve = rec["loss_curve"]
     assert np.mean(curve[-10:]) < np.mean(curve[:10])  # it learns
     assert len(rec["heldout_speakers"]) == 1 and rec["heldout_speakers"][0] not in rec["train_speakers"]
@@ -113,6 +128,10 @@ def test_train_and_use_the_emotion_judge(emo_corpus, smoke_cfg, tmp_path):
     df, summary = validate_emotion_judge(judge, recs, root, n_heldout_speakers=1, seed=smoke_cfg.seed)
     assert 0 < len(df) < 12 and set(df.speaker) == set(rec["heldout_speakers"])
     assert 0 <= summary["accuracy"] <= 1 and not math.isnan(summary["IS"])
+    other = next(s for s in range(smoke_cfg.seed + 1, smoke_cfg.seed + 50)
+                 if {r.speaker for r in split_emotion_records(recs, 1, s)[1]} != set(rec["heldout_speakers"]))
+    with pytest.raises(ValueError, match="voices it learnt"):
+        validate_emotion_judge(judge, recs, root, n_heldout_speakers=1, seed=other)
 
 
 def test_warp_mel_axis_moves_a_peak_by_the_factor_and_keeps_identity():

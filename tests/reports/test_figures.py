@@ -237,3 +237,21 @@ def test_f0_track_recovers_tones_and_marks_silence_unvoiced():
     assert np.nanmax(np.abs(F.f0_track(glide)[5:95] - (100 + 100 * np.arange(5, 95) / 100))) < 3
     with pytest.raises(ValueError):
         F.f0_track(noise, method="crepe")
+
+
+def test_describe_emotion_mel_measures_the_band_above_4_khz_and_the_f0_end_rise():
+    from emodubber.config import AudioConfig
+    from emodubber.viz import mel_hz
+
+    a = AudioConfig()
+    hz = mel_hz(a.n_mels, a.f_min, a.f_max)
+    quiet = (np.log(1e-5) - a.mel_mean) / a.mel_std
+    mel = np.full((a.n_mels, 30), quiet, np.float32)
+    mel[int(np.argmax(hz >= 2000))] = 0.0  # energy at ~2 kHz only: bin 40's side of the old 'bins 40-79' cut
+    f0 = np.r_[np.full(20, 100.0), np.zeros(2), np.full(8, 160.0)]
+    d = F.describe_emotion_mel(mel, f0, a)
+    assert d["energy > 4 kHz (%)"] < 1.0
+    assert d["mean F0 (Hz)"] == pytest.approx((20 * 100 + 8 * 160) / 28)
+    assert d["F0 end rise (Hz)"] == pytest.approx(60.0)
+    mel[int(np.argmax(hz >= 5000))] = 0.0  # as much energy again at 5 kHz
+    assert F.describe_emotion_mel(mel, f0, a)["energy > 4 kHz (%)"] == pytest.approx(50.0, abs=1.0)

@@ -161,6 +161,17 @@ def test_intensity_claims():
     above = {x["claim"]: x["holds"] for x in claim_curve_above(df)}
     assert above["beta=alpha/4 above beta=0: sad"] is True
     assert above["beta=alpha/4 above beta=0: happy"] is False  # equal curves are not "above"
+    # a positive mean difference that chance gives as easily (paired per α and clip) is not "above" either,
+    # nor is a rise whose Spearman p is large
+    rng = np.random.default_rng(0)
+    noisy = pd.DataFrame([{"emotion": "angry", "curve": c, "alpha": a, "clip_id": k,
+                           "IS": 0.5 + (0.002 if c == "beta=alpha/4" else 0.0) + rng.normal(0, 0.1)}
+                          for c in ("beta=alpha/4", "beta=0") for a in alphas for k in range(3)])
+    assert claim_curve_above(noisy)[0]["holds"] is False and "Wilcoxon" in claim_curve_above(noisy)[0]["measured"]
+    shifted = noisy.assign(IS=noisy.IS + 0.3 * (noisy.curve == "beta=alpha/4"))
+    assert claim_curve_above(shifted)[0]["holds"] is True
+    flat = {x["claim"]: x["holds"] for x in claim_increasing(spearman_table(noisy))}
+    assert flat["IS rises with α: angry, beta=0"] is False
 
 
 def test_to_markdown_renders_na_and_bools():
@@ -225,3 +236,16 @@ def test_bundled_claims():
                            for c in ("beta=alpha/4", "beta=0") for a in np.linspace(0, 5, 13)])
     ic = intensity_claims(curves)
     assert len(ic) == 3 and ic["holds"].all()
+
+
+def test_ablation_reading_names_losses_gains_and_unequal_training():
+    from emodubber.reports.tables import ablation_deltas, ablation_reading
+
+    summary = pd.DataFrame({"system": ["EmoDubber", "w/o PE", "EmoDubber", "w/o PE"], "setting": [1, 1, 2, 2],
+                            "WER": [20.0, 80.0, 21.0, 70.0], "LSE-C": [3.0, 3.5, 3.1, 3.0]}).set_index(["system", "setting"])
+    text = ablation_reading(ablation_deltas(summary, "EmoDubber"))
+    assert "Setting 1: **w/o PE** is worse on WER ↓ +60.00; better on LSE-C ↑ +0.50." in text, text
+    assert "Setting 2: **w/o PE** is worse on WER ↓ +49.00, LSE-C ↑ -0.10; better on none." in text, text
+    budgets = pd.DataFrame({"model": ["w/o PE", "EmoDubber"], "steps": [160, 680], "status": ["time_budget", "done"]})
+    assert "not a clean ablation" in ablation_reading(ablation_deltas(summary, "EmoDubber"), budgets)
+    assert "comparable" in ablation_reading(ablation_deltas(summary, "EmoDubber"), budgets.assign(steps=[650, 680]))
