@@ -40,6 +40,7 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
+	./scripts/install_matcha_peer.sh || echo "WARNING: no Matcha-TTS peer; the benchmarks skip it"
 	$(PY) -m benchmarks
 
 clean-work:

@@ -4,7 +4,8 @@ Everything runs on the CPU with ``--threads`` torch threads (default 2) and rand
 ``cpu`` and ``paper`` presets (a forward pass costs the same whatever the weights are). The peer,
 Matcha-TTS's ``synthesise`` at the same mel length and Euler steps, runs in its own environment (it pins
 numpy 1.26 and heavy dependencies) through a subprocess: ``--matcha-python`` or ``$MATCHA_PYTHON``
-(default ``/work/matcha-venv/bin/python``); skipped with a note when absent. Results go to
+(default ``.venv-matcha/bin/python`` in the repository, which ``make bench`` creates with
+``scripts/install_matcha_peer.sh``); skipped with a note when absent. Results go to
 ``reports/benchmarks.md`` (and ``reports/benchmarks.json``), with the machine and its load.
 
     python -m benchmarks                 # everything (~10-20 min on 2 busy cores)
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MATCHA = "/work/matcha-venv/bin/python"
+DEFAULT_MATCHA = str(ROOT / ".venv-matcha" / "bin" / "python")
 
 
 def _log(msg: str) -> None:
@@ -42,7 +43,7 @@ def run_peer(python: str | None, frames: int, steps: int, repeats: int, threads:
     """Matcha-TTS in its own interpreter; {"skipped": why} when it cannot run."""
     if not python or not Path(python).exists():
         return {"skipped": f"no Matcha-TTS interpreter at {python!r} (set MATCHA_PYTHON or --matcha-python; "
-                           f"see benchmarks/matcha_peer.py for how to make one)"}
+                           f"make one with scripts/install_matcha_peer.sh)"}
     cmd = [python, str(ROOT / "benchmarks" / "matcha_peer.py"), "--frames", str(frames), "--steps", str(steps),
            "--repeats", str(repeats), "--threads", str(threads)]
     env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     if "scaling" not in a.skip:
         res["scaling_cpu"] = section("scaling cpu",
                                      lambda: inference.scaling("cpu", lengths, a.steps, repeats + 2, _log))
-    if "paper" not in a.skip or "peer" not in a.skip:
+    if "paper" not in a.skip:  # ours and the peer, interleaved (the peer alone gives no ratio)
         frames = 300  # 3 s of mel at 100 frames/s
         rounds = []
         for r in range(1 if a.quick else 2):  # interleave ours and the peer's, so both see the same load

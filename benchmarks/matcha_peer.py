@@ -1,10 +1,11 @@
 """The peer: Matcha-TTS ``synthesise`` timed at a given mel length and number of Euler steps.
 
 Runs in Matcha-TTS's own environment (not emodubber's: matcha-tts pins numpy 1.26 and pulls lightning,
-gradio, diffusers …), so it imports nothing from emodubber. Make that environment once, outside the repo::
+gradio, diffusers …), so it imports nothing from emodubber. ``make bench`` makes that environment once
+(``scripts/install_matcha_peer.sh``, git-ignored ``.venv-matcha``)::
 
-    python3 -m venv /work/matcha-venv
-    /work/matcha-venv/bin/pip install torch==2.14.1 torchaudio==2.11.0 matcha-tts
+    python3 -m venv .venv-matcha
+    .venv-matcha/bin/pip install torch==2.14.1 torchaudio==2.11.0 matcha-tts
 
 ``python -m benchmarks`` calls ``<venv>/bin/python benchmarks/matcha_peer.py --frames 300 --steps 10`` and
 reads the JSON line it prints. The model is Matcha-TTS's default architecture (configs/model: RoPE text

@@ -66,8 +66,11 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
         L += [""]
         if True in three:
             rtf = three[True]["rtf"]["total"]
-            L.append(f"**Target: `cpu` model, 3-s clip end to end (guidance + Griffin-Lim) RTF ≤ {RTF_TARGET}: "
-                     f"measured {rtf:.3f} → {'met' if rtf <= RTF_TARGET else 'NOT met'}** (at the load above).")
+            L.append(f"**Target: `cpu` model, 3-s clip, guidance + Griffin-Lim, RTF ≤ {RTF_TARGET}: the model stages "
+                     f"(lip encoder → vocoder, inputs decoded) measured {rtf:.3f} → "
+                     f"{'met' if rtf <= RTF_TARGET else 'NOT met'}** (at the load above). The whole `dub()` call, "
+                     "with video decoding, face detection, the speaker embedding and muxing, is in the end-to-end "
+                     "section below, with its own verdict.")
             peers = [r["peer"].get("synthesise_s") for r in res.get("paper_vs_matcha", []) if "peer" in r]
             peers = [x for x in peers if x]
             if peers:
@@ -111,14 +114,22 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
         if "skipped" in pe:
             L += ["", f"Peer skipped: {pe['skipped']}"]
         else:
-            ratios = [r["ours"]["decoder_guided"] / r["peer"]["synthesise_s"] for r in rounds]
-            best = min(ratios)
+            import statistics
+
+            done = [r for r in rounds if r["peer"].get("synthesise_s")]
+            dec = [r["ours"]["decoder_guided"] / r["peer"]["synthesise_s"] for r in done]
+            syn = [_synth(r["ours"]["full_guided"]["times"]) / r["peer"]["synthesise_s"] for r in done]
+            med_dec, med_syn = statistics.median(dec), statistics.median(syn)
             L += ["", f"Matcha-TTS {pe.get('matcha_version', '?')}, {pe.get('parameters', 0) / 1e6:.2f} M parameters "
                   f"(decoder {pe.get('decoder_parameters', 0) / 1e6:.2f} M), mel frames {pe.get('frames')} "
                   f"(asked {pe.get('asked_frames')}), torch {pe.get('torch')}.",
-                  f"**Target: paper-size guided decoder ≤ {PEER_TARGET} × Matcha `synthesise`: measured "
-                  f"{', '.join(f'{x:.2f}' for x in ratios)} (rounds) → "
-                  f"{'met' if best <= PEER_TARGET else 'NOT met'} (best round).**"]
+                  f"**Target: paper-size decoder, guided synthesis ≤ {PEER_TARGET} × Matcha `synthesise`: measured "
+                  f"{', '.join(f'{x:.2f}' for x in dec)} (rounds), median {med_dec:.2f} → "
+                  f"{'met' if med_dec <= PEER_TARGET else 'NOT met'}.** "
+                  f"The whole guided synthesis of the paper preset (the lip encoder and the encoders included, "
+                  f"which Matcha has no counterpart of) "
+                  f"takes {', '.join(f'{x:.2f}' for x in syn)} × (median {med_syn:.2f}) Matcha's `synthesise` → "
+                  f"{'within' if med_syn <= PEER_TARGET else 'NOT within'} {PEER_TARGET} ×."]
         pc = rounds[0]["ours"]["full_guided"]
         L += ["", "Paper preset per stage (3 s, guided): " + ", ".join(f"{k} {_f(pc['times'][k])} s" for k in STAGES)
               + f"; RTF {pc['rtf']['total']:.3f} with Griffin-Lim.", ""]
@@ -166,6 +177,10 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
                   "cache, checkpoint loading); warm = models passed in (`dub(models=prepare_models(...))`), "
                   "median of 3. `inputs` = reference check + ffprobe, `roi` = video decoding + Haar face "
                   "detection, `speaker` = resemblyzer, `mux` = wav + ffmpeg."]
+            rtf_warm = e2e["warm"]["total"] / e2e["seconds"]
+            L += ["", f"**The whole `dub()` call, warm: RTF {rtf_warm:.3f} → "
+                  f"{'within' if rtf_warm <= RTF_TARGET else 'NOT within'} the {RTF_TARGET} target** (the target's "
+                  "own figures, a CFM decoder at 0.08 and Griffin-Lim at 0.03, count the model stages above)."]
         L.append("")
     L += ["## Time per section", "", "| section | wall [s] | load average (1 min) at its end |", "|---|---|---|"]
     for k, v in res["sections_s"].items():

@@ -242,6 +242,11 @@ class JudgeConfig:
     emotion_judge_envelope: bool = True  # emotion judge: mel rows from WORLD's pitch-free envelope (CheapTrick)
     emotion_judge_relative: bool = True  # emotion judge: hear each clip against its speaker's neutral reference
     emotion_judge_lifter: int = 20  # emotion judge: keep this many cepstra of each log-mel frame (0 = raw log-mel)
+    emotion_judge_dropout: float = 0.0  # emotion judge: dropout on the pooled statistics and the embedding
+    emotion_judge_label_smoothing: float = 0.0  # emotion judge: label smoothing of its cross-entropy
+    emotion_judge_ref_clips: int = 0  # emotion judge: >0 = each train item hears a reference of this many random
+    #   neutral clips of its speaker (as an unseen voice's reference is an estimate); 0 = the fixed 8-clip one
+    emotion_judge_min_crop: float = 0.0  # emotion judge: random train crops keep >= this fraction of a clip (and >= 1 s)
     validation_clips: int = 30  # held-out clips per judge validation (sync: x3 with the +-5-frame shifts)
     validation_per_speaker: int = 8  # held-out clips per speaker for the WER / PER / SECS validations
 
@@ -333,6 +338,12 @@ class ProfileConfig:
                               f"got {j.emotion_judge_lifter}")
         if j.emotion_judge_warp < 0:
             raise ConfigError(f"judges.emotion_judge_warp must be >= 0 (0 = off), got {j.emotion_judge_warp}")
+        for key in ("emotion_judge_dropout", "emotion_judge_label_smoothing", "emotion_judge_min_crop"):
+            if not 0.0 <= getattr(j, key) < 1.0:
+                raise ConfigError(f"judges.{key} must be in [0, 1), got {getattr(j, key)}")
+        if j.emotion_judge_ref_clips < 0:
+            raise ConfigError(f"judges.emotion_judge_ref_clips must be >= 0 (0 = fixed reference), "
+                              f"got {j.emotion_judge_ref_clips}")
         if self.model.n_emotions != len(EMOTIONS):
             raise ConfigError(f"model.n_emotions must be {len(EMOTIONS)} (the classes of emodubber.config.EMOTIONS)")
         return self

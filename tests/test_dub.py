@@ -267,6 +267,9 @@ def _bad_cases(kit, tmp: Path) -> dict[str, tuple[str, dict, str]]:
     torch.save(payload, old / "dubber" / "model.pt")
     no_expert = shutil.copytree(kit["ck"], tmp / "ck_noexpert")
     shutil.rmtree(no_expert / "emotion_expert")
+    bad_expert = shutil.copytree(kit["ck"], tmp / "ck_badexpert")
+    data = (bad_expert / "emotion_expert" / "model.pt").read_bytes()
+    (bad_expert / "emotion_expert" / "model.pt").write_bytes(data[: len(data) // 2])
     return {  # name -> (kind, overrides, a word the message must contain)
         "empty text": ("text-empty", {"text": "  "}, "empty"),
         "oov word": ("text-oov", {"text": "bin blue zorbluxian now"}, "zorbluxian"),
@@ -282,6 +285,9 @@ def _bad_cases(kit, tmp: Path) -> dict[str, tuple[str, dict, str]]:
         "checkpoint truncated": ("checkpoint-bad", {"checkpoint": trunc}, "truncated"),
         "checkpoint of another version": ("checkpoint-bad", {"checkpoint": old}, "0.0.1"),
         "expert missing for guidance": ("checkpoint-missing", {"checkpoint": no_expert}, "emotion_expert"),
+        "expert truncated": ("checkpoint-bad", {"checkpoint": bad_expert}, "expert"),
+        "out without a video extension": ("bad-option", {"out": tmp / "dubbed"}, "dubbed"),
+        "audio-out not a wav": ("bad-option", {"audio_out": tmp / "dubbed.mp3"}, "dubbed.mp3"),
         "unknown emotion": ("bad-option", {"emotion": "bored"}, "bored"),
         "guidance without emotion": ("bad-option", {"emotion": None}, "--emotion"),
     }
@@ -309,6 +315,9 @@ def test_every_bad_input_is_one_named_line_and_writes_nothing(kit, tmp_path):
         assert list(outdir.iterdir()) == [], f"{name} left {list(outdir.iterdir())}"
     with pytest.raises(DubInputError, match="overwrite the input video"):
         dub(TEXT, kit["video"], kit["ref"], kit["ck"], kit["video"])
+    # unguided dubbing does not read the expert: a broken expert file does not stop it
+    res = dub(TEXT, kit["video"], kit["ref"], bad / "ck_badexpert", outdir / "plain.mp4", steps=2)
+    assert res.video.is_file()
 
 
 @pytest.mark.slow
@@ -319,9 +328,10 @@ def test_a_failing_mux_leaves_no_file(kit, tmp_path, monkeypatch):
 
     real = tools.require_binary
     monkeypatch.setattr(tools, "require_binary", lambda n: shutil.which("false") if n == "ffmpeg" else real(n))
-    with pytest.raises(RuntimeError, match="could not mux"):
+    with pytest.raises(DubInputError, match="could not mux") as e:
         dub(TEXT, kit["video"], kit["ref"], kit["ck"], tmp_path / "o.mp4", steps=2, audio_out=tmp_path / "o.wav")
-    assert list(tmp_path.iterdir()) == []
+    assert e.value.kind == "mux-failed" and "\n" not in str(e.value)
+    assert list(tmp_path.iterdir()) == []  # neither the video nor the wav
 
 
 @pytest.mark.slow

@@ -14,10 +14,13 @@ def _run(args: argparse.Namespace) -> int:
         res = dub(args.text, args.video, args.reference, args.checkpoint, args.out, emotion=args.emotion,
                   alpha=args.alpha, beta=args.beta, gamma=args.gamma, steps=args.steps,
                   temperature=args.temperature, seed=args.seed, audio_out=args.audio_out, vocoder=args.vocoder,
-                  roi_size=args.roi_size, threads=args.threads)
+                  roi_size=args.roi_size, threads=args.threads, check_version=not args.ignore_version)
     except DubInputError as e:
         print(f"emodubber dub: {e}", file=sys.stderr)
         return 2
+    except RuntimeError as e:  # not the user's input (e.g. a model that produced non-finite audio): one line too
+        print(f"emodubber dub: failed: {e}", file=sys.stderr)
+        return 1
     for n in res.notes:
         print(f"note: {n}", file=sys.stderr)
     print(res.summary())
@@ -50,4 +53,6 @@ def register(subparsers) -> None:
     p.add_argument("--audio-out", default=None, help="also write the dubbed speech as a wav")
     p.add_argument("--roi-size", type=int, default=None, help="mouth-ROI side (default: the training profile's)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--ignore-version", action="store_true",
+                   help="load checkpoints written by another emodubber major.minor version anyway")
     p.set_defaults(func=_run)

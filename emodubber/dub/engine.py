@@ -83,7 +83,8 @@ def _roi_size(layout: CheckpointLayout, payload_extra: dict, given: int | None, 
 
 def load_models(layout: CheckpointLayout, need_expert: bool, vocoder: str = "auto", roi_size: int | None = None,
                 check_version: bool = True) -> DubModels:
-    """Load the dubber, the expert (refused if ``need_expert`` and absent) and the vocoder."""
+    """Load the dubber, the expert (only if ``need_expert``: unguided dubbing never reads it; refused if absent)
+    and the vocoder."""
     from emodubber.models.checkpointing import read_model_file
     from emodubber.models.dubber import EmoDubber
     from emodubber.models.vocoder import GriffinLimVocoder
@@ -95,7 +96,7 @@ def load_models(layout: CheckpointLayout, need_expert: bool, vocoder: str = "aut
         raise DubInputError("checkpoint-bad", f"{layout.dubber} is a lip-blind TTS model, not a dubber")
     dubber.eval()
     expert = None
-    if layout.emotion_expert is not None:
+    if need_expert and layout.emotion_expert is not None:
         from emodubber.train.stages import load_emotion_expert
 
         expert = _load(load_emotion_expert, layout.emotion_expert, "emotion expert")

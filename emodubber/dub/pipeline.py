@@ -14,6 +14,7 @@ Order of work (cheap checks first, so a bad input fails before anything slow run
 
 from __future__ import annotations
 
+import contextlib
 import math
 import subprocess
 import tempfile
@@ -26,8 +27,12 @@ import numpy as np
 
 from emodubber.dub.inputs import (DubInputError, check_fits, conform_video, find_checkpoints, load_reference,
                                   probe_video, text_phonemes)
+from emodubber.utils import atomic_path
 
-__all__ = ["DubResult", "dub", "prepare_models", "write_wav", "mux"]
+__all__ = ["DubResult", "dub", "prepare_models", "write_wav", "mux", "VIDEO_SUFFIXES"]
+
+#: containers ``--out`` may name: each takes the input's video stream as is and AAC speech
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv")
 
 #: Output peak above this is scaled down to it (-1 dBFS) to avoid clipping.
 PEAK = 0.891
@@ -73,8 +78,6 @@ def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int) -> Path:
     """A 16-bit wav, written atomically."""
     import soundfile as sf
 
-    from emodubber.utils import atomic_path
-
     with atomic_path(path, suffix=".wav") as tmp:
         sf.write(str(tmp), np.asarray(wav, dtype=np.float32), sample_rate, subtype="PCM_16")
     return Path(path)
@@ -83,7 +86,6 @@ def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int) -> Path:
 def mux(video: str | Path, wav_path: str | Path, out: str | Path) -> Path:
     """The video stream of ``video`` with ``wav_path`` as its only audio, into ``out`` (atomically)."""
     from emodubber.tools import require_binary
-    from emodubber.utils import atomic_path
 
     ffmpeg = require_binary("ffmpeg")
     out = Path(out)
@@ -155,14 +157,18 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
     video = Path(video)
     if out.resolve() == video.resolve() or (audio_out is not None and Path(audio_out).resolve() == video.resolve()):
         raise DubInputError("bad-option", f"--out {out} would overwrite the input video; choose another path")
+    if out.suffix.lower() not in VIDEO_SUFFIXES:
+        raise DubInputError("bad-option", f"--out {out}: give a video file name ending in "
+                                          f"{', '.join(VIDEO_SUFFIXES)} (the container the speech is muxed into)")
+    if audio_out is not None and Path(audio_out).suffix.lower() != ".wav":
+        raise DubInputError("bad-option", f"--audio-out {audio_out}: give a file name ending in .wav")
 
     t = time.perf_counter()
     phonemes = text_phonemes(text)
     t = lap("g2p", t)
     layout = find_checkpoints(checkpoint) if models is None else None
     sr = 16000 if models is None else models.dubber.audio_cfg.sample_rate
-    ref = load_reference(reference, sr)
-    notes += ref.notes
+    ref = load_reference(reference, sr)  # checked early; its notes are added once the model's rate is known
     info = probe_video(video)
     fps = 25
     if info.n_frames or info.seconds:  # early, approximate: the exact count comes from the decoded frames
@@ -183,6 +189,7 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
     a = model.audio_cfg
     if a.sample_rate != sr:
         ref = load_reference(reference, a.sample_rate)
+    notes += ref.notes
     fps = int(round(a.sample_rate / a.hop_length / 4))
     t = lap("load", t)
 
@@ -225,9 +232,13 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
             notes.append(f"emotion {emotion!r} given with alpha = beta = 0: no guidance was applied")
         wav_tmp = Path(tmp) / "speech.wav"
         write_wav(wav_tmp, wav, a.sample_rate)
-        mux(video, wav_tmp, out)  # onto the user's original video stream
-        if audio_out is not None:
-            write_wav(audio_out, wav, a.sample_rate)
+        with contextlib.ExitStack() as both:  # the video and the wav appear together or not at all
+            if audio_out is not None:
+                write_wav(both.enter_context(atomic_path(audio_out, suffix=".wav")), wav, a.sample_rate)
+            try:
+                mux(video, wav_tmp, both.enter_context(atomic_path(out)))  # onto the user's original video stream
+            except RuntimeError as e:
+                raise DubInputError("mux-failed", str(e)) from None
         lap("mux", t)
     timings["total"] = time.perf_counter() - t_start
     P = len(phonemes)

@@ -37,6 +37,7 @@ log-mel, 20 cepstra, utterance-relative F0 57.5 %; WORLD envelope 67.6 %; envelo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -51,7 +52,8 @@ from emodubber.metrics.audio_io import AudioInput, load_audio, sha256_file
 
 __all__ = ["EmotionJudge", "EmotionJudgeNet", "train_emotion_judge", "validate_emotion_judge", "split_emotion_records",
            "reference_records", "neutral_reference",
-           "emotion_judge_path", "emotion_judge_is_current", "intensity_score", "lifter_mel", "warp_mel_axis"]
+           "emotion_judge_path", "emotion_judge_is_current", "intensity_score", "lifter_mel", "warp_mel_axis",
+           "feature_cache"]
 
 
 def emotion_judge_path(cfg) -> Path:
@@ -73,6 +75,13 @@ def emotion_judge_is_current(cfg) -> tuple[bool, str]:
             for k in want}  # envelope, relative: absent from older records
     if have != want:
         return False, f"the emotion judge at {path} was trained with inputs {have}, the profile asks for {want}"
+    j = cfg.judges
+    reg_want = {"dropout": j.emotion_judge_dropout, "label_smoothing": j.emotion_judge_label_smoothing,
+                "ref_clips": j.emotion_judge_ref_clips if j.emotion_judge_relative else 0,
+                "min_crop": j.emotion_judge_min_crop}
+    reg_have = {k: (rec.get("regularisation") or {}).get(k, 0) for k in reg_want}  # absent: trained without
+    if reg_have != reg_want:
+        return False, f"the emotion judge at {path} was trained with {reg_have}, the profile asks for {reg_want}"
     split = {"seed": cfg.seed, "n_heldout": cfg.judges.emotion_heldout_speakers}
     had = {k: rec.get(k, split[k]) for k in split}  # absent from older records: assumed the profile's
     if had != split:
@@ -95,9 +104,12 @@ def _net_class():
         """Conv1d stack + masked statistics pooling + embedding + classifier."""
 
         def __init__(self, n_mels: int = 80, channels: int = 128, embed_dim: int = 128,
-                     n_classes: int = len(EMOTIONS)):
+                     n_classes: int = len(EMOTIONS), dropout: float = 0.0):
             super().__init__()
-            self.hparams = dict(n_mels=n_mels, channels=channels, embed_dim=embed_dim, n_classes=n_classes)
+            self.hparams = dict(n_mels=n_mels, channels=channels, embed_dim=embed_dim, n_classes=n_classes,
+                                dropout=dropout)
+            # dropout on the pooled statistics and on the embedding (training only); none at 0
+            self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
             def block(cin, cout):
                 return nn.Sequential(nn.Conv1d(cin, cout, 5, padding=2), nn.BatchNorm1d(cout), nn.ReLU())
@@ -120,11 +132,11 @@ def _net_class():
             n = mask.sum(-1).clamp_min(1.0)
             mean = (x * mask).sum(-1) / n
             var = (((x - mean[..., None]) ** 2) * mask).sum(-1) / n
-            return self.embed(torch.cat([mean, torch.sqrt(var + 1e-5)], dim=1))
+            return self.embed(self.drop(torch.cat([mean, torch.sqrt(var + 1e-5)], dim=1)))
 
         def forward(self, mel: "torch.Tensor", lengths: "torch.Tensor") -> "torch.Tensor":
             """shape: mel (B, n_mels, T), lengths (B,) -> logits (B, n_classes)"""
-            return self.classify(self.embedding(mel, lengths))
+            return self.classify(self.drop(self.embedding(mel, lengths)))
 
     return EmotionJudgeNet
 
@@ -158,6 +170,39 @@ def _features(audio: AudioInput, a: AudioConfig, lifter: int = 0, envelope: bool
     lf = np.zeros(mel.shape[1], np.float32)
     lf[voiced] = np.log(f0[voiced])
     return mel, lf, voiced
+
+
+_FEATURE_CACHE: dict | None = None
+
+
+@contextlib.contextmanager
+def feature_cache():
+    """Within the block, :func:`_features` of a clip read from a file is computed once per (file, settings) and
+    kept in memory: side experiments that train and validate several judges on one corpus pay WORLD's analysis
+    once. Outside such a block nothing is cached."""
+    global _FEATURE_CACHE
+    outer = _FEATURE_CACHE
+    _FEATURE_CACHE = {} if outer is None else outer
+    try:
+        yield _FEATURE_CACHE
+    finally:
+        _FEATURE_CACHE = outer
+
+
+def _clip_features(src, a: AudioConfig, lifter: int, envelope: bool) -> tuple | None:
+    """:func:`_features` of a path, array or ``AudioInput`` (None when the audio is unusable), through the
+    :func:`feature_cache` when one is open and ``src`` is a file."""
+    key = None
+    if _FEATURE_CACHE is not None and isinstance(src, (str, Path)):
+        st = Path(src).stat()
+        key = (str(src), st.st_mtime_ns, st.st_size, lifter, envelope, a.sample_rate, a.hop_length, a.n_mels)
+        if key in _FEATURE_CACHE:
+            return _FEATURE_CACHE[key]
+    audio = src if isinstance(src, AudioInput) else load_audio(src, a.sample_rate, warn=False)
+    feat = _features(audio, a, lifter, envelope) if audio.ok else None
+    if key is not None:
+        _FEATURE_CACHE[key] = feat
+    return feat
 
 
 def neutral_reference(feats: Sequence[tuple]) -> dict[str, Any]:
@@ -308,13 +353,19 @@ class EmotionJudge:
         refs = self._refs(len(audios), speakers)
         mels, reasons = [], []
         for a, ref in zip(audios, refs):
-            if not isinstance(a, AudioInput):
-                a = load_audio(a, self.audio.sample_rate, warn=False)
-            if not a.ok:
+            if _FEATURE_CACHE is not None and isinstance(a, (str, Path)):
+                feat = _clip_features(a, self.audio, self.lifter, self.envelope)
+                if feat is None:  # unusable: load it again for the reason (rare)
+                    a = load_audio(a, self.audio.sample_rate, warn=False)
+            else:
+                if not isinstance(a, AudioInput):
+                    a = load_audio(a, self.audio.sample_rate, warn=False)
+                feat = _features(a, self.audio, self.lifter, self.envelope) if a.ok else None
+            if feat is None:
                 mels.append(None)
                 reasons.append(a.reason)
             else:
-                mels.append(_input(_features(a, self.audio, self.lifter, self.envelope), self.prosody, ref))
+                mels.append(_input(feat, self.prosody, ref))
                 reasons.append("")
         return mels, reasons
 
@@ -430,30 +481,38 @@ def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
     lifter, envelope = cfg.judges.emotion_judge_lifter, cfg.judges.emotion_judge_envelope
     relative = cfg.judges.emotion_judge_relative
 
+    j = cfg.judges
+    n_ref = j.emotion_judge_ref_clips if relative else 0
+
     def features(recs):
-        out = []
-        for r in recs:
-            a = load_audio(r.path(corpus_dir, "wav"), cfg.audio.sample_rate, warn=False)
-            out.append(_features(a, cfg.audio, lifter, envelope) if a.ok else None)
-        return out
+        return [_clip_features(r.path(corpus_dir, "wav"), cfg.audio, lifter, envelope) for r in recs]
 
     t_load = time.perf_counter()
     refs: dict[str, dict] = {}
     if relative:
         by_spk = reference_records(records, held)
         refs = {spk: neutral_reference([f for f in features(rs) if f is not None]) for spk, rs in by_spk.items()}
-    mels, labels = [], []
+    mels, labels, raw, item_spk = [], [], [], []
     for r, f in zip(train, features(train)):
         if f is not None:
             mels.append(_input(f, prosody, refs.get(r.speaker) if relative else None))
             labels.append(EMOTIONS.index(r.emotion))
+            raw.append(f)
+            item_spk.append(r.speaker)
     y = np.asarray(labels)
+    # reference jitter: a pool of each train speaker's neutral train clips, drawn from per item
+    pools: dict[str, list[tuple]] = {}
+    if n_ref:
+        for f, spk, lab in zip(raw, item_spk, labels):
+            if lab == EMOTIONS.index("neutral") and f[2].any():
+                pools.setdefault(spk, []).append(f)
     cat = np.concatenate(mels, axis=1)
     mean, std = cat.mean(1).astype(np.float32), (cat.std(1) + 1e-3).astype(np.float32)
     log(f"emotion judge: {len(mels)} train clips ({len({r.speaker for r in train})} speakers), "
         f"{len(held)} held-out clips, mels in {time.perf_counter() - t_load:.0f} s")
 
-    net = EmotionJudgeNet(n_mels=mels[0].shape[0], embed_dim=cfg.judges.emotion_embed_dim)
+    net = EmotionJudgeNet(n_mels=mels[0].shape[0], embed_dim=cfg.judges.emotion_embed_dim,
+                          dropout=j.emotion_judge_dropout)
     opt = torch.optim.AdamW(net.parameters(), lr=st.lr, weight_decay=st.weight_decay or 1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=st.lr, total_steps=max(st.steps, 2), pct_start=0.1)
     B = min(st.batch_size, len(mels))
@@ -468,16 +527,22 @@ def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
         idx = rng.choice(len(mels), B, replace=False)
         batch = []
         for i in idx:  # mel rows: gain jitter (±2 dB) and axis warp; a random crop of ≥ 1 s: robust to level and length
-            m = mels[i].copy()
+            pool = pools.get(item_spk[i], [])
+            if n_ref and len(pool) > n_ref:  # this item hears a reference estimated from other neutral clips
+                pick = rng.choice(len(pool), n_ref, replace=False)
+                m = _input(raw[i], prosody, neutral_reference([pool[k] for k in pick]))
+            else:
+                m = mels[i].copy()
             m[:n_mels] += rng.uniform(-0.23, 0.23)
             if warp > 0:
                 m[:n_mels] = warp_mel_axis(m[:n_mels], float(np.exp(rng.uniform(-warp, warp))))
             T = m.shape[1]
-            L = int(rng.integers(min(T, 100), T + 1))
+            L = int(rng.integers(max(min(T, 100), math.ceil(j.emotion_judge_min_crop * T)), T + 1))
             s = int(rng.integers(0, T - L + 1))
             batch.append(m[:, s:s + L])
         x, lens = _batch(batch, mean, std)
-        loss = torch.nn.functional.cross_entropy(net(x, lens), torch.from_numpy(y[idx]).long())
+        loss = torch.nn.functional.cross_entropy(net(x, lens), torch.from_numpy(y[idx]).long(),
+                                                 label_smoothing=j.emotion_judge_label_smoothing)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), st.grad_clip or 5.0)
@@ -511,6 +576,9 @@ def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
            "heldout_speakers": ck["heldout_speakers"], "final_loss": float(np.mean(losses[-20:])),
            "train_acc_subset": train_acc, "inputs": {"prosody": prosody, "lifter": lifter, "warp": warp, "envelope": envelope,
                       "relative": relative},
+           "regularisation": {"dropout": j.emotion_judge_dropout, "label_smoothing": j.emotion_judge_label_smoothing,
+                              "ref_clips": n_ref, "min_crop": j.emotion_judge_min_crop,
+                              "weight_decay": st.weight_decay or 1e-4},
            "reference_clips": {k: v["n_clips"] for k, v in refs.items()},
            "seed": seed, "n_heldout": cfg.judges.emotion_heldout_speakers,
            "loss_curve": [round(v, 4) for v in losses]}

@@ -76,6 +76,6 @@ def read_model_file(path: str | Path, kind: str | None = None, check_version: bo
     if check_version and _major_minor(v) != _major_minor(__version__):
         raise ModelFileError(
             f"{path}: written by emodubber {v}, this is {__version__} (major.minor differ); "
-            f"pass check_version=False to try anyway"
+            f"pass check_version=False (emodubber dub --ignore-version) to try anyway"
         )
     return payload

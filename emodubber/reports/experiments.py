@@ -55,6 +55,10 @@ from emodubber.utils import atomic_path, atomic_write_json, progress
 __all__ = [
     "SystemSpec",
     "SYSTEMS",
+    "CONTROLS",
+    "EQUAL_STEPS",
+    "system_spec",
+    "matched_step_checkpoint",
     "TABLE4_METRICS",
     "TABLE5_METRICS",
     "GUIDED",
@@ -87,6 +91,9 @@ class SystemSpec:
     kind: str = "model"
     stage: str = ""
     variant: str = ""
+    # baselines variants whose training steps this system matches: its checkpoint is the stage's numbered
+    # training checkpoint nearest to their median step count (an equal-training control), not model.pt
+    match_steps_of: tuple[str, ...] = ()
 
     @property
     def setting_independent(self) -> bool:
@@ -96,8 +103,35 @@ class SystemSpec:
     def checkpoint(self, cfg: ProfileConfig) -> Path | None:
         if self.kind != "model":
             return None
+        if self.match_steps_of:
+            return matched_step_checkpoint(cfg, self.stage, self.match_steps_of)[0]
         d = cfg.checkpoint_dir(self.stage)
         return (d / self.variant if self.variant else d) / "model.pt"
+
+
+def matched_step_checkpoint(cfg: ProfileConfig, stage: str, variants: Sequence[str]) -> tuple[Path, dict[str, Any]]:
+    """(path, info): the numbered training checkpoint of ``stage`` whose step is nearest to the median step of
+    the ``baselines/<variant>/model.pt`` files (their ``extra.step``). The path does not exist when there is
+    nothing to match (no baseline model or no numbered checkpoint): the system is then reported unavailable."""
+    from emodubber.models.checkpointing import ModelFileError, read_model_file
+    from emodubber.train.checkpoint import list_checkpoints
+
+    steps = {}
+    for v in variants:
+        p = cfg.checkpoint_dir("baselines") / v / "model.pt"
+        try:
+            step = (read_model_file(p, check_version=False).get("extra") or {}).get("step")
+        except ModelFileError:
+            continue
+        if step is not None:
+            steps[v] = int(step)
+    d = cfg.checkpoint_dir(stage)
+    found = list_checkpoints(d)
+    if not steps or not found:
+        return d / "no_matching_step.pt", {"baseline_steps": steps, "step": None}
+    target = float(np.median(list(steps.values())))
+    step, path = min(found, key=lambda sp: (abs(sp[0] - target), sp[0]))
+    return path, {"baseline_steps": steps, "target_step": target, "step": step}
 
 
 #: The systems of Table 4, in the paper's row order (names = ``emodubber.reports.paper.OUR_TABLE4_ROWS``).
@@ -109,6 +143,22 @@ SYSTEMS: dict[str, SystemSpec] = {s.name: s for s in (
     SystemSpec("EmoDubber w/o PE", "wo_pe", stage="baselines", variant="no_pe"),
     SystemSpec("EmoDubber", "emodubber", stage="dubber"),
 )}
+
+#: Name of the equal-training control: EmoDubber's own training checkpoint at the ablations' step count.
+EQUAL_STEPS = "EmoDubber at the ablations' steps"
+
+#: Controls that are not rows of the paper's Table 4 (the ablations notebook scores them).
+CONTROLS: dict[str, SystemSpec] = {s.name: s for s in (
+    SystemSpec(EQUAL_STEPS, "emodubber_equal_steps", stage="dubber", match_steps_of=("no_lcl", "no_pe")),
+)}
+
+
+def system_spec(name: str) -> SystemSpec:
+    """The :class:`SystemSpec` of a Table 4 system or of a control (:data:`CONTROLS`)."""
+    spec = SYSTEMS.get(name) or CONTROLS.get(name)
+    if spec is None:
+        raise KeyError(f"unknown system {name!r}; known: {', '.join([*SYSTEMS, *CONTROLS])}")
+    return spec
 
 
 def alpha_grid(alpha_max: float = 5.0, n_alpha: int = 13) -> np.ndarray:
@@ -344,7 +394,7 @@ class Experiment:
         """The system's :class:`~emodubber.models.dubber.EmoDubber`, loaded once (eval mode)."""
         from emodubber.models.dubber import EmoDubber
 
-        spec = SYSTEMS[system]
+        spec = system_spec(system)
         if spec.kind != "model":
             raise ValueError(f"{system!r} is not a trained model")
         if system not in self._models:
@@ -378,7 +428,7 @@ class Experiment:
         """``{system: ""}`` when its checkpoint exists, else the reason it cannot run."""
         out = {}
         for s in systems:
-            p = SYSTEMS[s].checkpoint(self.cfg)
+            p = system_spec(s).checkpoint(self.cfg)
             out[s] = "" if p is None or p.exists() else f"missing checkpoint {p}"
         return out
 
@@ -393,7 +443,7 @@ class Experiment:
         return f"{emotion}_a{alpha:g}_b{beta:g}"
 
     def gen_dir(self, system: str, setting: int, condition: str = "unguided") -> Path:
-        spec = SYSTEMS[system]
+        spec = system_spec(system)
         if spec.setting_independent:
             return self.root / spec.slug / condition
         return self.root / spec.slug / f"S{setting}" / condition
@@ -404,7 +454,7 @@ class Experiment:
         """Everything a generated wav depends on (what ``meta.json`` stores)."""
         from emodubber import __version__
 
-        spec = SYSTEMS[system]
+        spec = system_spec(system)
         ev = self.cfg.eval
         key: dict[str, Any] = {"system": system, "kind": spec.kind, "version": __version__}
         if spec.kind == "gt":
@@ -479,7 +529,7 @@ class Experiment:
         ``emotion`` with α or β > 0 guides the sampler towards that emotion (PNGM, the emotion expert).
         "GT" returns the corpus wavs; "GT mel + vocoder" vocodes the corpus mels (setting-independent).
         """
-        spec = SYSTEMS[system]
+        spec = system_spec(system)
         clips = list(self.test_clips(setting=setting) if clips is None else clips)
         if spec.kind == "gt":
             return {c: self.records[c].path(self.corpus_dir, "wav") for c in clips}
@@ -508,7 +558,7 @@ class Experiment:
     def mel(self, system: str, clip: str, setting: int = 2, emotion: str | None = None, alpha: float = 0.0,
             beta: float = 0.0, **kw: Any) -> np.ndarray:
         """The generated normalised log-mel ``[80, T]`` of one clip (generated if missing)."""
-        spec = SYSTEMS[system]
+        spec = system_spec(system)
         if spec.kind == "gt":
             a = self.cfg.audio
             return (self.features(clip)["mel"] - a.mel_mean) / a.mel_std
@@ -529,7 +579,7 @@ class Experiment:
         """
         import pandas as pd
 
-        spec = SYSTEMS[system]
+        spec = system_spec(system)
         clips = list(self.test_clips(setting=setting) if clips is None else clips)
         metrics = tuple(metrics)
         if spec.setting_independent and setting != 1:
@@ -567,7 +617,7 @@ class Experiment:
 
         from emodubber.metrics.evaluate import evaluate
 
-        spec = SYSTEMS[system]
+        spec = system_spec(system)
         gen = self.generate(system, setting, clips, emotion, alpha, beta, gamma, n_steps)
         key = {"gen": self.generation_key(system, setting, emotion, alpha, beta, gamma, n_steps),
                "setting": setting, "metrics": sorted(metrics), "clips": list(clips),
@@ -700,7 +750,7 @@ class Experiment:
 
     def _unguided_as(self, system: str, setting: int, clips: Sequence[str], emotion: str) -> dict[str, Path]:
         """Unguided output under a per-emotion seed, stored as condition ``<emotion>_unguided``."""
-        spec = SYSTEMS[system]
+        spec = system_spec(system)
         if spec.kind != "model":
             raise ValueError(f"{system!r} is not a trained model")
         seed = self.seed + EMOTIONS.index(emotion)

@@ -467,7 +467,7 @@ def ablation_reading(deltas: pd.DataFrame, budgets: pd.DataFrame | None = None, 
         b = better.loc[d.index] if setting is None else better.xs(setting, level="setting")
         for system, row in d.iterrows():
             def listing(mask):
-                cols = [c for c in row.index if mask[c] and pd.notna(row[c])]
+                cols = [c for c in row.index if mask[c] and pd.notna(row[c]) and round(abs(row[c]), digits) > 0]
                 cols.sort(key=lambda c: -abs(row[c]))
                 return ", ".join(f"{c.removeprefix('Δ ')} {row[c]:+.{digits}f}" for c in cols) or "none"
             worse = {c: (not b.loc[system, c]) and row[c] != 0 for c in row.index}

@@ -107,6 +107,9 @@ def test_train_and_use_the_emotion_judge(emo_corpus, smoke_cfg, tmp_path):
     smoke_cfg.judges.emotion_judge_lifter += 1  # another input: the saved judge is stale
     assert "trained with inputs" in emotion_judge_is_current(smoke_cfg)[1]
     smoke_cfg.judges.emotion_judge_lifter -= 1
+    smoke_cfg.judges.emotion_judge_dropout = 0.3  # another regularisation: another judge
+    assert "trained with {'dropout': 0" in emotion_judge_is_current(smoke_cfg)[1]
+    smoke_cfg.judges.emotion_judge_dropout = 0.0
     smoke_cfg.seed += 1  # another split: the saved judge's held-out speakers are not this split's
     assert "another split" in emotion_judge_is_current(smoke_cfg)[1]
     smoke_cfg.seed -= 1
@@ -265,3 +268,33 @@ def test_speaker_relative_judge_needs_speakers_and_learns_new_ones(emo_corpus, s
     assert np.allclose(post_kal[0], post[0]) and np.isfinite(post_kal).all()
     df, summary = validate_emotion_judge(judge, recs, root, n_heldout_speakers=1, seed=smoke_cfg.seed)
     assert len(df) and 0 <= summary["accuracy"] <= 1
+
+
+@pytest.mark.slow
+@needs_tools
+def test_regularised_judge_trains_and_defaults_train_the_same_judge(emo_corpus, smoke_cfg, tmp_path):
+    """Dropout, label smoothing, reference jitter and longer crops train a judge that loads and predicts; with
+    the knobs at their defaults, two runs (one through the feature cache) give the same weights bit for bit."""
+    import torch
+
+    from emodubber.metrics.emotion_judge import EmotionJudge, feature_cache, train_emotion_judge
+
+    root, recs = emo_corpus
+    j = smoke_cfg.judges
+    j.emotion_judge_train.steps, j.emotion_judge_train.batch_size, j.emotion_embed_dim = 6, 8, 8
+    j.emotion_heldout_speakers = 1
+    a = train_emotion_judge(smoke_cfg, recs, corpus_dir=root, out_path=tmp_path / "a.pt", log=lambda s: None)
+    with feature_cache() as cache:
+        b = train_emotion_judge(smoke_cfg, recs, corpus_dir=root, out_path=tmp_path / "b.pt", log=lambda s: None)
+        assert len(cache) > 0
+    sa, sb = (torch.load(tmp_path / f"{k}.pt", weights_only=False)["state_dict"] for k in "ab")
+    assert all(torch.equal(sa[k], sb[k]) for k in sa) and a["final_loss"] == b["final_loss"]
+    j.emotion_judge_dropout, j.emotion_judge_label_smoothing = 0.3, 0.1
+    j.emotion_judge_ref_clips, j.emotion_judge_min_crop = 1, 0.8
+    c = train_emotion_judge(smoke_cfg, recs, corpus_dir=root, out_path=tmp_path / "c.pt", log=lambda s: None)
+    assert c["regularisation"]["dropout"] == 0.3 and c["final_loss"] != a["final_loss"]
+    judge = EmotionJudge(tmp_path / "c.pt")
+    assert judge.net.hparams["dropout"] == 0.3
+    speakers = [r.speaker for r in recs[:2]]
+    post, _ = judge.predict([root / f"{r.clip_id}.wav" for r in recs[:2]], speakers)
+    assert post.shape == (2, len(EMOTIONS)) and np.allclose(post.sum(1), 1, atol=1e-5)

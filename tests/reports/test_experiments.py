@@ -238,3 +238,35 @@ def test_synth_fn_drives_the_explorer_headless(ex, tmp_path):
     assert (tmp_path / "x.png").exists()
     assert len(res.audio) == 640 * ex.features(clips[0])["lip"].shape[0]
     assert abs(float(res.posterior.sum()) - 1) < 1e-4 and 0 <= res.intensity <= 1
+
+
+def test_equal_steps_control_is_the_dubbers_training_checkpoint_nearest_the_ablations_steps(ex, exp_cfg):
+    """The ablations train for a few minutes under the cpu profile, the full model for ~18: the control row
+    is EmoDubber's own numbered training checkpoint nearest to the ablations' median step count."""
+    import soundfile as sf
+
+    from emodubber.models.dubber import EmoDubber
+    from emodubber.reports.experiments import EQUAL_STEPS, matched_step_checkpoint, system_spec
+    from emodubber.train.checkpoint import save_checkpoint
+
+    assert ex.available([EQUAL_STEPS])[EQUAL_STEPS].startswith("missing checkpoint")  # nothing to match yet
+    cfg = exp_cfg
+    d = cfg.checkpoint_dir("dubber")
+    config = {"stage": "dubber", "model": dataclasses.asdict(cfg.model), "audio": dataclasses.asdict(cfg.audio)}
+    for step in (150, 300, 450):
+        torch.manual_seed(step)
+        save_checkpoint(d / f"step_{step:07d}.pt", model=EmoDubber(cfg.model, cfg.audio), step=step, seed=0,
+                        config=config, stage="dubber")
+    for variant, step, over in (("no_lcl", 172, {"use_lpa_loss": False}), ("no_pe", 162, {"use_pe": False})):
+        EmoDubber(dataclasses.replace(cfg.model, **over), cfg.audio).save(
+            cfg.checkpoint_dir("baselines") / variant / "model.pt", extra={"step": step})
+    path, info = matched_step_checkpoint(cfg, "dubber", ("no_lcl", "no_pe"))
+    assert path == d / "step_0000150.pt" and info["target_step"] == 167 and info["step"] == 150
+    assert system_spec(EQUAL_STEPS).checkpoint(cfg) == path and ex.available([EQUAL_STEPS])[EQUAL_STEPS] == ""
+    clip = ex.test_clips(1)
+    wav = ex.generate(EQUAL_STEPS, 2, clip)[clip[0]]
+    assert len(sf.read(wav)[0]) == 640 * ex.features(clip[0])["lip"].shape[0]
+    full = np.load(ex.generate("EmoDubber", 2, clip)[clip[0]].with_suffix(".npy"))
+    assert not np.allclose(np.load(wav.with_suffix(".npy")), full)  # other weights, other speech
+    with pytest.raises(KeyError, match="unknown system"):
+        system_spec("EmoDubber v2")
