@@ -158,21 +158,34 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
     if not claims:
         md.append("No claims file (`*.claims.json`) found.\n")
     n_hold = n_fail = n_unk = 0
+    counted: set[tuple[str, str]] = set()  # a claim listed by two notebooks (Table 4 and the ablations) counts once
     for c in claims:
         md.append(f"\n### {_esc(c.get('title', c['path']))}\n\nfrom [`{c['path']}`]({rel}{c['path']})\n\n")
         if c.get("error"):
             md.append(f"{c['error']}\n")
             continue
-        md += ["| claim | measured | result |\n", "|---|---|---|\n"]
-        for r in c.get("claims", []):
-            md.append(f"| {_esc(r.get('claim', ''))} | {_esc(r.get('measured', ''))} | {_holds(r.get('holds'))} |\n")
+        rows = c.get("claims", [])
+        with_ci = any(r.get("ci_separated") is not None for r in rows)
+        md += (["| claim | measured | result | 95 % intervals apart |\n", "|---|---|---|---|\n"] if with_ci
+               else ["| claim | measured | result |\n", "|---|---|---|\n"])
+        for r in rows:
+            ci = r.get("ci_separated")
+            md.append(f"| {_esc(r.get('claim', ''))} | {_esc(r.get('measured', ''))} | {_holds(r.get('holds'))} |"
+                      + (f" {'—' if ci is None else 'yes' if ci else 'no'} |" if with_ci else "") + "\n")
+            key = (str(r.get("claim", "")), str(r.get("measured", "")))
+            if key in counted:
+                continue
+            counted.add(key)
             h = r.get("holds")
             n_hold += h is True
             n_fail += h is False
             n_unk += h is None
     if claims:
-        md.append(f"\n**In all: {n_hold} claim(s) hold, {n_fail} do not, {n_unk} could not be measured.** "
-                  "A claim that does not hold is a result, reported as measured; it is not hidden or tuned away.\n")
+        md.append(f"\n**In all: {n_hold} distinct claim(s) hold, {n_fail} do not, {n_unk} could not be measured.** "
+                  "A claim that does not hold is a result, reported as measured; it is not hidden or tuned away. "
+                  "Where a claim compares two means, '95 % intervals apart' says whether their confidence "
+                  "intervals are separated: a claim that holds with overlapping intervals is a direction, not a "
+                  "finding.\n")
 
     md.append("\n## Where the paper's numbers come from\n\n"
               "The paper's own values are shown beside ours in every table, each in its own block, never merged. "

@@ -36,7 +36,14 @@ def test_readme_maps_artefacts_and_flags_missing(tmp_path):
     assert "2 of 3 listed files present" in md
     for needle in ("`cpu`", "1234", "`abc123`", "TestCPU", "60.0 min", "61.5"):
         assert needle in md
-    assert "✅ holds" in md and "❌ does not hold" in md and "1 claim(s) hold, 1 do not" in md
+    assert "✅ holds" in md and "❌ does not hold" in md and "1 distinct claim(s) hold, 1 do not" in md
+    # the same claim in a second notebook's file counts once; intervals are shown when a file has them
+    again = claims_check([{"claim": "EmoDubber better than lip-blind TTS on LSE-C ↑", "measured": "7 vs 5",
+                           "holds": True, "ci_separated": False}])
+    write_claims(again, "ablations", base / "tables", RECORD, title="Ablation claims")
+    md = write_reports_readme(tmp_path, ENTRIES, RECORD, profile_dir="cpu").read_text()
+    assert "1 distinct claim(s) hold, 1 do not" in md
+    assert "| EmoDubber better than lip-blind TTS on LSE-C ↑ | 7 vs 5 | ✅ holds | no |" in md
     assert "[NOTE3P]" in md and "unknown" in md
 
 
