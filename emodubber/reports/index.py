@@ -18,7 +18,7 @@ from emodubber.reports.paper import SOURCES
 from emodubber.reports.tables import SYNTHETIC_LABEL, _machine_summary, record_dict
 from emodubber.utils import atomic_write_text
 
-__all__ = ["write_reports_readme", "artefact_rows", "load_claims", "partial_reruns"]
+__all__ = ["budget_lines", "write_reports_readme", "artefact_rows", "load_claims", "partial_reruns"]
 
 
 def _entry(e: Any) -> dict[str, Any]:
@@ -73,6 +73,28 @@ def _record(run_record: Any, base: Path) -> dict[str, Any]:
     return record_dict(run_record)
 
 
+def budget_lines(record: Mapping[str, Any], budgets: Mapping[str, Any]) -> list[str]:
+    """One line per budget (``suite``, then each of ``groups``): the run's wall time against it, within or over.
+    A group whose notebooks are not all in the record is said to be incomplete, not judged."""
+    steps = {s.get("notebook"): s.get("seconds") for s in record.get("steps") or []}
+    out = []
+    if budgets.get("suite") and isinstance(record.get("wall_time_s"), (int, float)):
+        wall, limit = float(record["wall_time_s"]), float(budgets["suite"])
+        out.append(f"budget, whole suite: {wall / 60:.1f} min of {limit / 60:.0f} min → "
+                   + ("**within**" if wall <= limit else f"**over** by {(wall - limit) / 60:.1f} min"))
+    for name, g in (budgets.get("groups") or {}).items():
+        want = list(g.get("notebooks") or [])
+        missing = [n for n in want if not isinstance(steps.get(n), (int, float))]
+        limit = float(g.get("seconds", 0))
+        if missing:
+            out.append(f"budget, {name}: not all of them ran in this run (missing {', '.join(missing)})")
+            continue
+        wall = sum(float(steps[n]) for n in want)
+        out.append(f"budget, {name}: {wall / 60:.1f} min of {limit / 60:.0f} min → "
+                   + ("**within**" if wall <= limit else f"**over** by {(wall - limit) / 60:.1f} min"))
+    return out
+
+
 def partial_reruns(base: str | Path, full_record: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The ``run_record_<notebook>.json`` of partial runs (``--only`` / ``--from``) started after the full run
     ``full_record`` started, oldest first: the notebooks whose files are newer than the full run."""
@@ -90,7 +112,8 @@ def partial_reruns(base: str | Path, full_record: Mapping[str, Any]) -> list[dic
 
 def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any], run_record: Any = None,
                          profile_dir: str | Path | None = None, title: str | None = None,
-                         synthetic: bool = True, reruns: Sequence[Mapping[str, Any]] | None = None) -> Path:
+                         synthetic: bool = True, reruns: Sequence[Mapping[str, Any]] | None = None,
+                         budgets: Mapping[str, Any] | None = None) -> Path:
     """Write ``reports_root/README.md`` and return its path.
 
     ``suite_entries``: :func:`emodubber.reports.suite.load_suite` entries (or dicts with ``name, path,
@@ -99,6 +122,8 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
     ``run_record``: a ``RunRecord``, its dict, a path to its JSON, or None to read
     ``run_record.json`` from the profile directory. Claims are read from every ``*.claims.json`` there.
     ``reruns``: records of partial runs made after it (:func:`partial_reruns`), listed under the run record.
+    ``budgets``: :func:`emodubber.reports.suite.load_budgets` of the profile; the run's wall times are checked
+    against them (:func:`budget_lines`).
     """
     root = Path(reports_root)
     base = root / profile_dir if profile_dir is not None else root
@@ -126,6 +151,8 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
         if steps:
             md += ["\n| notebook | seconds | status |\n", "|---|---|---|\n"]
             md += [f"| {s.get('notebook', '?')} | {s.get('seconds', '?')} | {s.get('status', '?')} |\n" for s in steps]
+        if budgets:
+            md.append("\n" + "".join(f"- {line}\n" for line in budget_lines(rec, budgets)))
         if reruns:
             md += ["\nRe-run since, by `emodubber reproduce --only` (their files replace the full run's):\n\n",
                    "| notebook | seconds | status | commit | started | parameters |\n", "|---|---|---|---|---|---|\n"]

@@ -23,7 +23,7 @@ from emodubber.reports.provenance import RunRecord
 from emodubber.tools import require_module
 from emodubber.utils import atomic_write_json
 
-__all__ = ["SuiteEntry", "SuiteError", "load_suite", "select", "run_suite", "suite_path", "artefact_table"]
+__all__ = ["SuiteEntry", "SuiteError", "load_suite", "load_budgets", "select", "run_suite", "suite_path", "artefact_table"]
 
 
 class SuiteError(RuntimeError):
@@ -66,6 +66,14 @@ def load_suite(path: str | Path | None = None) -> list[SuiteEntry]:
     if dup:
         raise ConfigError(f"{path}: duplicate notebook names {sorted(dup)}")
     return entries
+
+
+def load_budgets(profile: str, path: str | Path | None = None) -> dict[str, Any]:
+    """The wall-time budgets of ``profile`` from ``suite.yaml`` (``budgets: {profile: {suite: s, groups: {name:
+    {notebooks: [...], seconds: s}}}}``); empty when none is set."""
+    path = Path(path) if path else suite_path()
+    data = yaml.safe_load(path.read_text()) or {}
+    return dict((data.get("budgets") or {}).get(profile) or {})
 
 
 def select(entries: list[SuiteEntry], only: list[str] | None = None, start: str | None = None) -> list[SuiteEntry]:
@@ -136,10 +144,13 @@ def _write_index(cfg, record: dict, suite, log: Callable[[str], None]) -> None:
     entries = load_suite(suite)
     title = f"Reproduction reports — profile `{cfg.name}`"
     reruns = partial_reruns(cfg.reports_dir, record)
-    written = [write_reports_readme(cfg.reports_dir, entries, run_record=record, title=title, reruns=reruns)]
+    budgets = load_budgets(cfg.name, suite)
+    written = [write_reports_readme(cfg.reports_dir, entries, run_record=record, title=title, reruns=reruns,
+                                    budgets=budgets)]
     if cfg.name == "cpu":
         written.append(write_reports_readme(cfg.reports_dir.parent, entries, run_record=record,
-                                            profile_dir=cfg.reports_dir.name, title=title, reruns=reruns))
+                                            profile_dir=cfg.reports_dir.name, title=title, reruns=reruns,
+                                            budgets=budgets))
     log("reports index: " + ", ".join(_rel(p) for p in written))
 
 

@@ -85,3 +85,35 @@ def test_partial_reruns_after_the_full_run_are_listed(tmp_path):
     md = write_reports_readme(tmp_path, ENTRIES[:1], RECORD, reruns=reruns).read_text()
     assert "| 02_pretrain_tts | 95.2 | ok | `def456` | 2026-01-01T02:00:00+00:00 | `REUSE=True` |" in md
     assert "02_old" not in md
+
+
+def test_budgets_are_checked_against_the_run():
+    from emodubber.reports.index import budget_lines
+    from emodubber.reports.suite import load_budgets
+
+    rec = {"wall_time_s": 7500.0, "steps": [{"notebook": "a", "seconds": 500.0}, {"notebook": "b", "seconds": 650.0}]}
+    budgets = {"suite": 7200, "groups": {"a+b": {"notebooks": ["a", "b"], "seconds": 1200},
+                                         "a+c": {"notebooks": ["a", "c"], "seconds": 1200}}}
+    lines = budget_lines(rec, budgets)
+    assert lines[0] == "budget, whole suite: 125.0 min of 120 min → **over** by 5.0 min"
+    assert lines[1] == "budget, a+b: 19.2 min of 20 min → **within**"
+    assert "not all of them ran" in lines[2] and "c" in lines[2]
+    cpu = load_budgets("cpu")  # the committed suite.yaml: the 2 h and 20 min
+    assert cpu["suite"] == 7200 and any(g["seconds"] == 1200 for g in cpu["groups"].values())
+    assert load_budgets("no-such-profile") == {}
+    from emodubber.reports.suite import load_suite
+
+    names = {e.name for e in load_suite()}
+    for profile in ("cpu", "smoke"):
+        for g in load_budgets(profile)["groups"].values():
+            assert set(g["notebooks"]) <= names, f"{profile} budget names a notebook the suite does not have"
+    md = write_reports_readme_with_budgets(rec, budgets)
+    assert "**over** by 5.0 min" in md
+
+
+def write_reports_readme_with_budgets(rec, budgets):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        return write_reports_readme(Path(d), ENTRIES[:1], {**RECORD, **rec}, budgets=budgets).read_text()
