@@ -40,6 +40,9 @@ __all__ = [
     "silhouette",
     "plot_tsne",
     "plot_mel_pair",
+    "plot_per_clip_boxes",
+    "plot_metric_bars",
+    "plot_delta_heatmap",
     "plot_attention",
     "plot_loss_curves",
 ]
@@ -625,4 +628,77 @@ def plot_loss_curves(data: Any, x: str = "step", columns: Sequence[str] | None =
         ax.set_visible(False)
     if title:
         fig.suptitle(title)
+    return _finish(fig, path)
+
+
+# ------------------------------------------------------------------------------------------
+# Tables 4 and 5, ablations: the figures beside the tables
+# ------------------------------------------------------------------------------------------
+
+
+def plot_per_clip_boxes(per_clip: pd.DataFrame, order: Sequence[str], metrics: Sequence[str] = ("LSE-D", "WER", "MCD"),
+                        setting: Any = 2, title: str = "Table 4 per clip — ours, synthetic corpus",
+                        path: str | Path | None = None):
+    """One box plot per metric of the per-clip table (:func:`emodubber.reports.tables.from_evaluate` rows), one
+    box per system in ``order`` (those present), means marked; only rows of ``setting`` (None: all)."""
+    from emodubber.reports.paper import METRIC_LABELS
+
+    plt = _plt()
+    df = per_clip if setting is None or "setting" not in per_clip.columns else per_clip[per_clip["setting"] == setting]
+    systems = [s for s in order if s in set(df["system"])]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.3 * len(metrics), 4.2), constrained_layout=True,
+                             squeeze=False)
+    for ax, m in zip(axes[0], metrics):
+        if m in df.columns and df[m].notna().any():
+            data = [pd.to_numeric(df.loc[df["system"] == s, m], errors="coerce").dropna() for s in systems]
+            ax.boxplot(data, tick_labels=[s.replace("EmoDubber ", "ED ") for s in systems], showmeans=True)
+            ax.tick_params(axis="x", rotation=30)
+        else:
+            ax.text(0.5, 0.5, f"no {m} scores", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(f"{METRIC_LABELS.get(m, m)} per clip" + (f", Setting {setting}" if setting is not None else ""))
+    fig.suptitle(title)
+    return _finish(fig, path)
+
+
+def plot_metric_bars(summary: pd.DataFrame, metrics: Sequence[str], reference: str | None = "neutral",
+                     title: str = "Table 5 per emotion (dashed: the neutral row) — ours, synthetic corpus",
+                     path: str | Path | None = None):
+    """A bar per row of ``summary`` (:func:`emodubber.reports.tables.summarise_per_clip`: columns ``m`` and
+    ``m_ci``) for each metric, the 95 % interval as error bar and the ``reference`` row as a dashed line."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.6), constrained_layout=True,
+                             squeeze=False)
+    labels = [str(i) for i in summary.index]
+    for ax, m in zip(axes[0], metrics):
+        err = summary[f"{m}_ci"].fillna(0) if f"{m}_ci" in summary.columns else None
+        ax.bar(labels, summary[m], yerr=err, color="0.6")
+        if reference is not None and reference in summary.index:
+            ax.axhline(summary.loc[reference, m], color="k", lw=0.8, ls="--")
+        ax.set_title(m)
+        ax.tick_params(axis="x", rotation=60)
+    fig.suptitle(title)
+    return _finish(fig, path)
+
+
+def plot_delta_heatmap(deltas: pd.DataFrame, better: pd.DataFrame,
+                       title: str = "What each module buys — ours, synthetic corpus", path: str | Path | None = None):
+    """Ablation deltas (:func:`emodubber.reports.tables.ablation_deltas`, indexed by system and setting) as one
+    heat map per setting: green where the ablation is better than the full model (``better``, from
+    :func:`~emodubber.reports.tables.delta_is_better`), red where worse, grey where unmeasured; Δ in each cell."""
+    plt = _plt()
+    settings = list(dict.fromkeys(deltas.index.get_level_values("setting")))
+    fig, axes = plt.subplots(1, len(settings), figsize=(7.5 * len(settings), 3.2), constrained_layout=True,
+                             squeeze=False)
+    for ax, k in zip(axes[0], settings):
+        d, b = deltas.xs(k, level="setting"), better.xs(k, level="setting")
+        colours = np.where(d.isna(), 0.0, np.where(b, 1.0, -1.0))
+        ax.imshow(colours, cmap="RdYlGn", vmin=-1.5, vmax=1.5, aspect="auto")
+        for i in range(d.shape[0]):
+            for j in range(d.shape[1]):
+                v = d.iat[i, j]
+                ax.text(j, i, "n/a" if np.isnan(v) else f"{v:+.2f}", ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(d.shape[1]), d.columns, rotation=30, ha="right")
+        ax.set_yticks(range(d.shape[0]), d.index)
+        ax.set_title(f"Setting {k}: ablation − EmoDubber (green: ablation better)")
+    fig.suptitle(title)
     return _finish(fig, path)

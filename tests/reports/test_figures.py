@@ -255,3 +255,30 @@ def test_describe_emotion_mel_measures_the_band_above_4_khz_and_the_f0_end_rise(
     assert d["F0 end rise (Hz)"] == pytest.approx(60.0)
     mel[int(np.argmax(hz >= 5000))] = 0.0  # as much energy again at 5 kHz
     assert F.describe_emotion_mel(mel, f0, a)["energy > 4 kHz (%)"] == pytest.approx(50.0, abs=1.0)
+
+
+def test_table_figures_on_tiny_inputs(tmp_path):
+    from emodubber.reports.tables import ablation_deltas, delta_is_better, summarise_per_clip
+
+    rng = np.random.default_rng(0)
+    per_clip = pd.DataFrame([{"system": s, "setting": k, "clip": c, "LSE-D": rng.normal(8), "WER": rng.uniform(0, 30),
+                              "MCD": rng.normal(5)} for s in ("EmoDubber", "EmoDubber w/o PE", "GT")
+                             for k in (1, 2) for c in range(4)])
+    fig = F.plot_per_clip_boxes(per_clip, ["GT", "EmoDubber w/o PE", "EmoDubber", "absent"], path=tmp_path / "b.png")
+    assert (tmp_path / "b.png").stat().st_size > 0 and len(fig.axes) == 3
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["GT", "ED w/o PE", "EmoDubber"]
+    assert "Setting 2" in fig.axes[1].get_title()
+
+    summary = summarise_per_clip(per_clip.rename(columns={"system": "emotion"}).assign(
+        emotion=lambda d: d.emotion.map({"EmoDubber": "neutral", "EmoDubber w/o PE": "sad", "GT": "angry"})),
+        group_cols=("emotion",), metrics=["WER", "MCD"])
+    fig = F.plot_metric_bars(summary, ["WER", "MCD"])
+    assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 3
+    assert fig.axes[0].lines and fig.axes[0].lines[-1].get_ydata()[0] == pytest.approx(summary.loc["neutral", "WER"])
+
+    s = summarise_per_clip(per_clip, metrics=["LSE-D", "WER", "MCD"])
+    deltas = ablation_deltas(s, "EmoDubber")
+    fig = F.plot_delta_heatmap(deltas, delta_is_better(deltas))
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    want = deltas.xs(1, level="setting").iloc[0]
+    assert len(fig.axes) == 2 and f"{want.iloc[1]:+.2f}" in texts
