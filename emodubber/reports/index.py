@@ -154,7 +154,7 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
         if budgets:
             md.append("\n" + "".join(f"- {line}\n" for line in budget_lines(rec, budgets)))
         if reruns:
-            md += ["\nRe-run since, by `emodubber reproduce --only` (their files replace the full run's):\n\n",
+            md += ["\nRe-run since, by `emodubber reproduce --only` or `--from` (their files replace the full run's):\n\n",
                    "| notebook | seconds | status | commit | started | parameters |\n", "|---|---|---|---|---|---|\n"]
             for r in reruns:
                 run_params = (r.get("extra") or {}).get("params") or {}
