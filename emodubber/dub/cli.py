@@ -44,7 +44,8 @@ def register(subparsers) -> None:
                    help=f"target emotion of the guidance: {', '.join(EMOTIONS)}")
     p.add_argument("--alpha", type=float, default=0.0, help="positive guidance scale (default 0)")
     p.add_argument("--beta", type=float, default=0.0, help="negative guidance scale (default 0)")
-    p.add_argument("--gamma", type=float, default=1.0, help="overall guidance scale (default 1)")
+    p.add_argument("--gamma", type=float, default=15.0,
+                   help="overall guidance scale (default 15, the paper's; at 1 the cpu model's guidance is inaudible)")
     p.add_argument("--steps", type=int, default=10, help="Euler steps of the flow decoder (default 10)")
     p.add_argument("--temperature", type=float, default=0.667, help="noise temperature (default 0.667)")
     p.add_argument("--seed", type=int, default=1234, help="seed of the sampler's noise (default 1234)")

@@ -125,13 +125,14 @@ def _check_options(emotion, alpha, beta, gamma, steps) -> None:
 
 
 def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | Path | None, out: str | Path,
-        emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float = 1.0, steps: int = 10,
+        emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float = 15.0, steps: int = 10,
         temperature: float = 0.667, seed: int = 1234, audio_out: str | Path | None = None, vocoder: str = "auto",
         roi_size: int | None = None, threads: int | None = None, models=None, check_version: bool = True
         ) -> DubResult:
     """Dub ``video`` with ``text`` spoken in the voice of ``reference``, guided towards ``emotion``.
 
-    ``alpha``/``beta``/``gamma``: PNGM guidance scales (α = β = 0: no guidance, the expert is not needed);
+    ``alpha``/``beta``/``gamma``: PNGM guidance scales (α = β = 0: no guidance, the expert is not needed;
+    γ = 15 is the paper's: with the ``cpu`` model, γ = 1 leaves the emotion inaudible to the emotion judge);
     ``steps`` Euler steps; ``seed`` the sampler's noise; ``audio_out`` also writes the wav; ``vocoder``
     ``auto`` (HiFi-GAN if ``checkpoint/vocoder/model.pt`` exists, else Griffin-Lim), ``hifigan`` or
     ``griffinlim``; ``models`` a :func:`prepare_models` result to reuse (then ``checkpoint`` is ignored).
