@@ -60,7 +60,7 @@ from emodubber.metrics.audio_io import AudioInput, load_audio, sha256_file
 __all__ = ["EmotionJudge", "EmotionJudgeNet", "train_emotion_judge", "validate_emotion_judge", "split_emotion_records",
            "reference_records", "neutral_reference",
            "emotion_judge_path", "emotion_judge_is_current", "intensity_score", "lifter_mel", "warp_mel_axis",
-           "feature_cache"]
+           "feature_cache", "vocoded_copy"]
 
 
 def emotion_judge_path(cfg) -> Path:
@@ -594,12 +594,30 @@ def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
     return rec
 
 
+def vocoded_copy(vocoder: Callable, audio: AudioConfig) -> Callable[[AudioInput], np.ndarray]:
+    """``transform`` for :func:`validate_emotion_judge`: the clip's normalised log-mel (the features' front end)
+    through ``vocoder`` (``mel [1, 80, T] -> wav [1, 160·T]``, e.g. :func:`emodubber.reports.experiments.make_vocoder`)."""
+    import torch
+
+    from emodubber.data.features import log_mel
+
+    def copy(a: AudioInput) -> np.ndarray:
+        mel = (log_mel(a.wav, audio) - audio.mel_mean) / audio.mel_std
+        with torch.no_grad():
+            return vocoder(torch.from_numpy(mel)[None].float())[0].numpy().astype(np.float32)
+
+    return copy
+
+
 def validate_emotion_judge(judge: EmotionJudge, records, corpus_dir: str | Path, n_heldout_speakers: int = 2,
-                           seed: int = 1234):
+                           seed: int = 1234, transform: Callable[[AudioInput], np.ndarray] | None = None):
     """Accuracy and IS on the held-out speakers/sentences of :func:`split_emotion_records` (same seed as training).
 
     Returns ``(table, summary)``: one row per held-out clip (speaker, emotion, intensity, prediction,
     posterior of the true emotion) and ``accuracy``, ``IS``, per-emotion accuracy and the confusion matrix.
+    ``transform`` (a clip's audio -> a waveform at the judge's rate), e.g. :func:`vocoded_copy`, judges altered
+    audio instead: how well the judge hears emotion in speech that went through the evaluation's vocoder, as
+    every generated clip does.
     """
     import pandas as pd
 
@@ -613,8 +631,11 @@ def validate_emotion_judge(judge: EmotionJudge, records, corpus_dir: str | Path,
         ref_ids = {r.clip_id for rs in reference_records(records, held).values() for r in rs}
         held = [r for r in held if r.clip_id not in ref_ids]
     corpus_dir = Path(corpus_dir)
-    rows = judge.score([r.path(corpus_dir, "wav") for r in held], [r.emotion for r in held],
-                       [r.speaker for r in held])
+    audios: list[Any] = [r.path(corpus_dir, "wav") for r in held]
+    if transform is not None:
+        audios = [transform(a) if a.ok else a for a in
+                  (load_audio(p, judge.audio.sample_rate, warn=False) for p in audios)]
+    rows = judge.score(audios, [r.emotion for r in held], [r.speaker for r in held])
     df = pd.DataFrame([{"clip_id": r.clip_id, "speaker": r.speaker, "emotion": r.emotion,
                         "intensity": r.intensity, **row} for r, row in zip(held, rows)])
     summary: dict[str, Any] = {"n_clips": len(df), "heldout_speakers": sorted({r.speaker for r in held}),

@@ -216,6 +216,10 @@ def write_judge_report(results: Mapping[str, tuple[Any, dict]], out_dir: str | P
             vs = f"{v:.3f}" if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)) else "n/a"
             p = {True: "yes", False: "**no**", None: "n/a"}[crit["passed"]]
             lines.append(f"| {name} | {crit['text']} | {crit['threshold']} | {vs} | {p} |")
+    also = [f"- {name}: {summary['report_line']}" for name, (_, summary) in results.items()
+            if (summary or {}).get("report_line")]
+    if also:
+        lines += ["", "Also measured (no threshold):", "", *also]
     lines += ["", "Per-judge tables: `judges_<name>.csv`; every summary (with weight hashes): "
               "`judges_validation.json`."]
     for name, (df, _) in results.items():

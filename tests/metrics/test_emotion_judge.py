@@ -131,6 +131,20 @@ def test_train_and_use_the_emotion_judge(emo_corpus, smoke_cfg, tmp_path):
     df, summary = validate_emotion_judge(judge, recs, root, n_heldout_speakers=1, seed=smoke_cfg.seed)
     assert 0 < len(df) < 12 and set(df.speaker) == set(rec["heldout_speakers"])
     assert 0 <= summary["accuracy"] <= 1 and not math.isnan(summary["IS"])
+    # the same clips through a transform: the identity gives the same verdicts; the evaluation's vocoder runs
+    from emodubber.metrics.audio_io import load_audio
+    from emodubber.metrics.emotion_judge import vocoded_copy
+    from emodubber.models.vocoder import GriffinLimVocoder
+
+    same, _ = validate_emotion_judge(judge, recs, root, n_heldout_speakers=1, seed=smoke_cfg.seed,
+                                     transform=lambda a: a.wav)
+    assert list(same.emotion_pred) == list(df.emotion_pred)
+    copy = vocoded_copy(GriffinLimVocoder(smoke_cfg.audio), smoke_cfg.audio)
+    x = copy(load_audio(root / f"{recs[0].clip_id}.wav", 16000))
+    assert np.isfinite(x).all() and abs(len(x) - 160 * (len(sf.read(root / f"{recs[0].clip_id}.wav")[0]) // 160)) <= 160
+    voc, voc_summary = validate_emotion_judge(judge, recs, root, n_heldout_speakers=1, seed=smoke_cfg.seed,
+                                              transform=copy)
+    assert len(voc) == len(df) and 0 <= voc_summary["accuracy"] <= 1
     other = next(s for s in range(smoke_cfg.seed + 1, smoke_cfg.seed + 50)
                  if {r.speaker for r in split_emotion_records(recs, 1, s)[1]} != set(rec["heldout_speakers"]))
     with pytest.raises(ValueError, match="voices it learnt"):
