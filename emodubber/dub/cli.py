@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 
 
@@ -18,8 +19,9 @@ def _run(args: argparse.Namespace) -> int:
     except DubInputError as e:
         print(f"emodubber dub: {e}", file=sys.stderr)
         return 2
-    except RuntimeError as e:  # not the user's input (e.g. a model that produced non-finite audio): one line too
-        print(f"emodubber dub: failed: {e}", file=sys.stderr)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:  # not the input (a model that produced
+        # non-finite audio, an output folder that cannot be written, a hung ffmpeg): one line too
+        print(f"emodubber dub: failed: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     for n in res.notes:
         print(f"note: {n}", file=sys.stderr)

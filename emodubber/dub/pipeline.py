@@ -101,7 +101,8 @@ def mux(video: str | Path, wav_path: str | Path, out: str | Path) -> Path:
 
 def prepare_models(checkpoint: str | Path, alpha: float = 0.0, beta: float = 0.0, vocoder: str = "auto",
                    roi_size: int | None = None, check_version: bool = True):
-    """Load the models of a checkpoint directory once (pass the result as ``dub(models=…)``)."""
+    """Load the models of a checkpoint directory once (pass the result as ``dub(models=…)``). The emotion expert
+    is loaded only when ``alpha`` or ``beta`` > 0: models prepared for unguided dubbing cannot guide."""
     from emodubber.dub.engine import load_models
 
     return load_models(find_checkpoints(checkpoint), need_expert=alpha > 0 or beta > 0, vocoder=vocoder,
@@ -184,7 +185,8 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
         models = load_models(layout, need_expert=alpha > 0 or beta > 0, vocoder=vocoder, roi_size=roi_size,
                              check_version=check_version)
     elif (alpha > 0 or beta > 0) and models.expert is None:
-        raise DubInputError("checkpoint-missing", "alpha/beta > 0 need the emotion expert; the given models have none")
+        raise DubInputError("checkpoint-missing", "alpha/beta > 0 need the emotion expert, and these models were "
+                                                  "prepared without it: pass alpha/beta to prepare_models()")
     notes += models.notes
     model = models.dubber
     a = model.audio_cfg

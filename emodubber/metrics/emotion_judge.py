@@ -201,10 +201,15 @@ def _clip_features(src, a: AudioConfig, lifter: int, envelope: bool) -> tuple | 
     :func:`feature_cache` when one is open and ``src`` is a file."""
     key = None
     if _FEATURE_CACHE is not None and isinstance(src, (str, Path)):
-        st = Path(src).stat()
-        key = (str(src), st.st_mtime_ns, st.st_size, lifter, envelope, a.sample_rate, a.hop_length, a.n_mels)
-        if key in _FEATURE_CACHE:
-            return _FEATURE_CACHE[key]
+        try:
+            st = Path(src).stat()
+        except OSError:  # missing or unreadable: load_audio below says why, nothing is cached
+            st = None
+        if st is not None:
+            key = (str(src), st.st_ino, st.st_mtime_ns, st.st_size, lifter, envelope, a.sample_rate, a.hop_length,
+                   a.n_mels)
+            if key in _FEATURE_CACHE:
+                return _FEATURE_CACHE[key]
     audio = src if isinstance(src, AudioInput) else load_audio(src, a.sample_rate, warn=False)
     feat = _features(audio, a, lifter, envelope) if audio.ok else None
     if key is not None:
@@ -624,7 +629,9 @@ def validate_emotion_judge(judge: EmotionJudge, records, corpus_dir: str | Path,
     _, held = split_emotion_records(records, n_heldout_speakers, seed)
     trained_held = judge.meta.get("heldout_speakers")
     if trained_held is not None and sorted({r.speaker for r in held}) != sorted(trained_held):
-        raise ValueError(f"the emotion judge held out {sorted(trained_held)} in training, but this split (seed "
+        from emodubber.config import ConfigError
+
+        raise ConfigError(f"the emotion judge held out {sorted(trained_held)} in training, but this split (seed "
                          f"{seed}, {n_heldout_speakers} speakers) holds out {sorted({r.speaker for r in held})}: "
                          f"it would be validated on voices it learnt. Pass the seed it was trained with, or retrain it")
     if judge.relative:  # the clips that gave a held-out speaker its neutral reference are not scored

@@ -30,16 +30,17 @@ def secs_column(setting: int) -> str:
 
 
 def _file_key(path: str | Path) -> tuple | None:
-    """Cache key of a file: its path with its size and modification time (None when it cannot be read)."""
+    """Cache key of a file: its path with its inode, size and modification time (None when it cannot be read);
+    an atomic rewrite makes a new inode, so a same-size file rewritten within the clock's resolution is caught."""
     try:
         st = Path(path).stat()
     except OSError:
         return None
-    return str(path), st.st_size, st.st_mtime_ns
+    return str(path), st.st_ino, st.st_size, st.st_mtime_ns
 
 
 class SpeakerJudge:
-    """resemblyzer ``VoiceEncoder`` on CPU; embeddings cached per file (path, size and modification time)."""
+    """resemblyzer ``VoiceEncoder`` on CPU; embeddings cached per file (path, inode, size and modification time)."""
 
     def __init__(self, device: str = "cpu"):
         rz = require_module("resemblyzer", "SECS")
@@ -58,7 +59,7 @@ class SpeakerJudge:
                 "weights_sha256": self.weights_sha256, "scale": "cosine x 100"}
 
     def embed(self, audio: AudioInput | str | Path | np.ndarray) -> tuple[np.ndarray | None, str]:
-        """(256-d unit embedding or None, reason). Paths are cached by (path, size, mtime): a file rewritten
+        """(256-d unit embedding or None, reason). Paths are cached by (path, inode, size, mtime): a file rewritten
         under the same name (a regenerated system output) is embedded again, not served from the cache."""
         key = _file_key(audio) if isinstance(audio, (str, Path)) else None
         if key is not None and key in self._cache:

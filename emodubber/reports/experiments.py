@@ -109,10 +109,13 @@ class SystemSpec:
         return (d / self.variant if self.variant else d) / "model.pt"
 
 
-def matched_step_checkpoint(cfg: ProfileConfig, stage: str, variants: Sequence[str]) -> tuple[Path, dict[str, Any]]:
+def matched_step_checkpoint(cfg: ProfileConfig, stage: str, variants: Sequence[str],
+                            tolerance: float = 0.3) -> tuple[Path, dict[str, Any]]:
     """(path, info): the numbered training checkpoint of ``stage`` whose step is nearest to the median step of
     the ``baselines/<variant>/model.pt`` files (their ``extra.step``). The path does not exist when there is
-    nothing to match (no baseline model or no numbered checkpoint): the system is then reported unavailable."""
+    nothing to match (no baseline model, no numbered checkpoint, or none within ``tolerance`` × the target step,
+    e.g. when only the last few checkpoints were kept): the system is then reported unavailable. The control is
+    mid-schedule (its learning rate had not decayed yet), unlike the ablations it is compared with."""
     from emodubber.models.checkpointing import ModelFileError, read_model_file
     from emodubber.train.checkpoint import list_checkpoints
 
@@ -131,6 +134,9 @@ def matched_step_checkpoint(cfg: ProfileConfig, stage: str, variants: Sequence[s
         return d / "no_matching_step.pt", {"baseline_steps": steps, "step": None}
     target = float(np.median(list(steps.values())))
     step, path = min(found, key=lambda sp: (abs(sp[0] - target), sp[0]))
+    if abs(step - target) > tolerance * target:
+        return d / "no_matching_step.pt", {"baseline_steps": steps, "target_step": target, "step": None,
+                                           "nearest": step}
     return path, {"baseline_steps": steps, "target_step": target, "step": step}
 
 

@@ -686,7 +686,13 @@ def plot_delta_heatmap(deltas: pd.DataFrame, better: pd.DataFrame,
     heat map per setting: green where the ablation is better than the full model (``better``, from
     :func:`~emodubber.reports.tables.delta_is_better`), red where worse, grey where unmeasured; Δ in each cell."""
     plt = _plt()
-    settings = list(dict.fromkeys(deltas.index.get_level_values("setting")))
+    settings = list(dict.fromkeys(deltas.index.get_level_values("setting"))) if len(deltas) else []
+    if not settings:
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.text(0.5, 0.5, "no ablation was scored", ha="center", va="center")
+        ax.set_axis_off()
+        fig.suptitle(title)
+        return _finish(fig, path)
     fig, axes = plt.subplots(1, len(settings), figsize=(7.5 * len(settings), 3.2), constrained_layout=True,
                              squeeze=False)
     for ax, k in zip(axes[0], settings):

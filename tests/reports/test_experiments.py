@@ -270,3 +270,6 @@ def test_equal_steps_control_is_the_dubbers_training_checkpoint_nearest_the_abla
     assert not np.allclose(np.load(wav.with_suffix(".npy")), full)  # other weights, other speech
     with pytest.raises(KeyError, match="unknown system"):
         system_spec("EmoDubber v2")
+    (d / "step_0000150.pt").unlink()  # the nearest left, 300, is too far from 167 to be a control
+    path, info = matched_step_checkpoint(cfg, "dubber", ("no_lcl", "no_pe"))
+    assert not path.exists() and info["step"] is None and info["nearest"] == 300

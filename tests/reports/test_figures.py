@@ -282,3 +282,5 @@ def test_table_figures_on_tiny_inputs(tmp_path):
     texts = [t.get_text() for t in fig.axes[0].texts]
     want = deltas.xs(1, level="setting").iloc[0]
     assert len(fig.axes) == 2 and f"{want.iloc[1]:+.2f}" in texts
+    empty = F.plot_delta_heatmap(deltas.iloc[:0], delta_is_better(deltas).iloc[:0])
+    assert "no ablation" in empty.axes[0].texts[0].get_text()

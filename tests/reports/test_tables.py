@@ -161,17 +161,24 @@ def test_intensity_claims():
     above = {x["claim"]: x["holds"] for x in claim_curve_above(df)}
     assert above["beta=alpha/4 above beta=0: sad"] is True
     assert above["beta=alpha/4 above beta=0: happy"] is False  # equal curves are not "above"
-    # a positive mean difference that chance gives as easily (paired per α and clip) is not "above" either,
-    # nor is a rise whose Spearman p is large
-    rng = np.random.default_rng(0)
+    # a positive mean difference that chance gives as easily (one clip far above, two below) is not "above",
+    # nor is a positive ρ with a large p (a zigzag with a faint upward trend)
+    offsets = [0.3, -0.1, -0.1]
+    zigzag = {a: 0.5 + 0.002 * i + 0.1 * (-1) ** i for i, a in enumerate(alphas)}
     noisy = pd.DataFrame([{"emotion": "angry", "curve": c, "alpha": a, "clip_id": k,
-                           "IS": 0.5 + (0.002 if c == "beta=alpha/4" else 0.0) + rng.normal(0, 0.1)}
+                           "IS": zigzag[a] + (offsets[k] if c == "beta=alpha/4" else 0.0)}
                           for c in ("beta=alpha/4", "beta=0") for a in alphas for k in range(3)])
-    assert claim_curve_above(noisy)[0]["holds"] is False and "Wilcoxon" in claim_curve_above(noisy)[0]["measured"]
+    verdict = claim_curve_above(noisy)[0]
+    assert "Δ +0.033" in verdict["measured"] and "over 3 clips" in verdict["measured"]
+    assert verdict["holds"] is False
     shifted = noisy.assign(IS=noisy.IS + 0.3 * (noisy.curve == "beta=alpha/4"))
-    assert claim_curve_above(shifted)[0]["holds"] is True
-    flat = {x["claim"]: x["holds"] for x in claim_increasing(spearman_table(noisy))}
-    assert flat["IS rises with α: angry, beta=0"] is False
+    assert claim_curve_above(shifted)[0]["holds"] is False  # 3 clips cannot reach p <= 0.05 (smallest p: 1/8)
+    six = pd.concat([shifted, shifted.assign(clip_id=shifted.clip_id + 3)])
+    assert claim_curve_above(six)[0]["holds"] is True  # 6 clips all above: p = 1/64
+    assert claim_curve_above(six.assign(IS=six.IS.where(six.alpha != 0)))[0]["holds"] is True  # NaN dropped
+    rises = {x["claim"]: x for x in claim_increasing(spearman_table(noisy))}["IS rises with α: angry, beta=0"]
+    rho, p = (float(rises["measured"].split(k)[1].split(" ")[0].rstrip(",")) for k in ("ρ = ", "p = "))
+    assert rho > 0 and p > 0.05 and rises["holds"] is False  # refused for its p-value, not its sign
 
 
 def test_to_markdown_renders_na_and_bools():
