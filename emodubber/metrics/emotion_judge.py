@@ -196,8 +196,8 @@ def feature_cache():
         _FEATURE_CACHE = outer
 
 
-def _clip_features(src, a: AudioConfig, lifter: int, envelope: bool) -> tuple | None:
-    """:func:`_features` of a path, array or ``AudioInput`` (None when the audio is unusable), through the
+def _clip_features(src, a: AudioConfig, lifter: int, envelope: bool) -> tuple[tuple | None, str]:
+    """(:func:`_features` or None, why not) of a path, array or ``AudioInput``, through the
     :func:`feature_cache` when one is open and ``src`` is a file."""
     key = None
     if _FEATURE_CACHE is not None and isinstance(src, (str, Path)):
@@ -211,10 +211,10 @@ def _clip_features(src, a: AudioConfig, lifter: int, envelope: bool) -> tuple | 
             if key in _FEATURE_CACHE:
                 return _FEATURE_CACHE[key]
     audio = src if isinstance(src, AudioInput) else load_audio(src, a.sample_rate, warn=False)
-    feat = _features(audio, a, lifter, envelope) if audio.ok else None
+    out = (_features(audio, a, lifter, envelope), "") if audio.ok else (None, audio.reason)
     if key is not None:
-        _FEATURE_CACHE[key] = feat
-    return feat
+        _FEATURE_CACHE[key] = out
+    return out
 
 
 def neutral_reference(feats: Sequence[tuple]) -> dict[str, Any]:
@@ -319,12 +319,8 @@ class EmotionJudge:
     def add_speaker(self, name: str, neutral_audios: Sequence) -> dict:
         """Register ``name``'s neutral reference from a few of their neutral clips (paths, arrays or
         ``AudioInput``); unusable clips are skipped. Returns the reference."""
-        feats = []
-        for a in neutral_audios:
-            if not isinstance(a, AudioInput):
-                a = load_audio(a, self.audio.sample_rate, warn=False)
-            if a.ok:
-                feats.append(_features(a, self.audio, self.lifter, self.envelope))
+        feats = [f for f, _ in (_clip_features(a, self.audio, self.lifter, self.envelope) for a in neutral_audios)
+                 if f is not None]
         if not feats:
             raise ValueError(f"no usable neutral clip to register speaker {name!r} with the emotion judge")
         self.references[name] = neutral_reference(feats)
@@ -365,20 +361,9 @@ class EmotionJudge:
         refs = self._refs(len(audios), speakers)
         mels, reasons = [], []
         for a, ref in zip(audios, refs):
-            if _FEATURE_CACHE is not None and isinstance(a, (str, Path)):
-                feat = _clip_features(a, self.audio, self.lifter, self.envelope)
-                if feat is None:  # unusable: load it again for the reason (rare)
-                    a = load_audio(a, self.audio.sample_rate, warn=False)
-            else:
-                if not isinstance(a, AudioInput):
-                    a = load_audio(a, self.audio.sample_rate, warn=False)
-                feat = _features(a, self.audio, self.lifter, self.envelope) if a.ok else None
-            if feat is None:
-                mels.append(None)
-                reasons.append(a.reason)
-            else:
-                mels.append(_input(feat, self.prosody, ref))
-                reasons.append("")
+            feat, why = _clip_features(a, self.audio, self.lifter, self.envelope)
+            mels.append(None if feat is None else _input(feat, self.prosody, ref))
+            reasons.append(why)
         return mels, reasons
 
     def _run(self, audios, what: str, speakers=None, batch_size: int = 32) -> tuple[np.ndarray, list[str]]:
@@ -497,7 +482,7 @@ def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
     n_ref = j.emotion_judge_ref_clips if relative else 0
 
     def features(recs):
-        return [_clip_features(r.path(corpus_dir, "wav"), cfg.audio, lifter, envelope) for r in recs]
+        return [_clip_features(r.path(corpus_dir, "wav"), cfg.audio, lifter, envelope)[0] for r in recs]
 
     t_load = time.perf_counter()
     refs: dict[str, dict] = {}

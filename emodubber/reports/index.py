@@ -76,12 +76,14 @@ def _record(run_record: Any, base: Path) -> dict[str, Any]:
 def budget_lines(record: Mapping[str, Any], budgets: Mapping[str, Any]) -> list[str]:
     """One line per budget (``suite``, then each of ``groups``): the run's wall time against it, within or over.
     A group whose notebooks are not all in the record is said to be incomplete, not judged."""
+    def verdict(name: str, wall: float, limit: float) -> str:
+        return (f"budget, {name}: {wall / 60:.1f} min of {limit / 60:.0f} min → "
+                + ("**within**" if wall <= limit else f"**over** by {(wall - limit) / 60:.1f} min"))
+
     steps = {s.get("notebook"): s.get("seconds") for s in record.get("steps") or []}
     out = []
     if budgets.get("suite") and isinstance(record.get("wall_time_s"), (int, float)):
-        wall, limit = float(record["wall_time_s"]), float(budgets["suite"])
-        out.append(f"budget, whole suite: {wall / 60:.1f} min of {limit / 60:.0f} min → "
-                   + ("**within**" if wall <= limit else f"**over** by {(wall - limit) / 60:.1f} min"))
+        out.append(verdict("whole suite", float(record["wall_time_s"]), float(budgets["suite"])))
     for name, g in (budgets.get("groups") or {}).items():
         want = list(g.get("notebooks") or [])
         missing = [n for n in want if not isinstance(steps.get(n), (int, float))]
@@ -89,9 +91,7 @@ def budget_lines(record: Mapping[str, Any], budgets: Mapping[str, Any]) -> list[
         if missing:
             out.append(f"budget, {name}: not all of them ran in this run (missing {', '.join(missing)})")
             continue
-        wall = sum(float(steps[n]) for n in want)
-        out.append(f"budget, {name}: {wall / 60:.1f} min of {limit / 60:.0f} min → "
-                   + ("**within**" if wall <= limit else f"**over** by {(wall - limit) / 60:.1f} min"))
+        out.append(verdict(name, sum(float(steps[n]) for n in want), limit))
     return out
 
 
