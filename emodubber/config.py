@@ -155,6 +155,11 @@ class ModelConfig:
     # ---- PE (emodubber.models.pe) ----------------------------------------------------------
     mas_on: str = "prob"  # MAS maximises the summed attention "prob"abilities (official) or "log"-probabilities
     lcl_tau: float = 0.1  # temperature τ of the duration-level contrastive loss L_cl
+    lpa_dropout: float = 0.2  # LPA attention and output dropout (official 0.2)
+    # how V_f reaches SIA (emodubber.models.dubber): "paper" H = Up×4(AVEC(EF([A*ᵀ mu_x; C_pho]))) as published;
+    # "residual" H = repeat×4(A*ᵀ O_p) + Z(Up×4(V_f)) with Z zero-initialised: the untrained dubber then reproduces
+    # the pre-trained TTS's μ under the same alignment, and training adds only what the lips tell (a deviation)
+    dub_fusion: str = "paper"
     # ---- SIA (emodubber.models.sia) ---------------------------------------------------------
     usl_heads: int = 1  # USL self-attention heads (official: 1)
     usl_kernel: int = 9  # USL conv-FFN first kernel (official [9, 1])
@@ -167,6 +172,14 @@ class ModelConfig:
     sigma_min: float = 1e-4  # OT-CFM σ_min
     expert_channels: int = 128  # emotion expert p_ψ(c | φ_t, t): conv width
     expert_layers: int = 4  # emotion expert: residual conv blocks (each halves time)
+    # what the expert sees beside φ_t (emodubber.models.emotion): "none" (the paper's p_ψ(c | φ_t)) or "mu": the
+    # prior μ of the same utterance, the speaker- and text-specific reference that makes emotion relative (a deviation)
+    expert_condition: str = "none"
+    expert_noise_scale: float = 1.0  # std of the noise z in the expert's training interpolants (the sampler's temperature)
+    expert_dropout: float = 0.0  # dropout on the expert's pooled features
+    expert_label_smoothing: float = 0.0  # label smoothing of the expert's cross-entropy
+    guidance_t_min: float = 0.0  # PNGM acts only for flow times t >= this (where the expert can see); 0: always
+    guidance_clip: float = 0.0  # > 0: each item's guidance step is scaled down to at most this × ‖v‖ (a deviation)
     # ---- vocoder (emodubber.models.vocoder) -------------------------------------------------
     hifigan_channels: int = 512  # HiFi-GAN initial channels (official V1: 512)
     # ---- losses (emodubber.models.dubber.DEFAULT_LOSS_WEIGHTS; keys given here override) ----------
@@ -191,13 +204,13 @@ class StageConfig:
     val_every: int = 200
     ckpt_every: int = 200
     keep_last: int = 3
-    ema: float = 0.0  # 0 disables EMA
+    ema: float = 0.0  # 0 disables EMA; else the saved model.pt and the validation use the EMA weights
+    init_lr_scale: float = 1.0  # lr multiplier of the parameters loaded from the previous stage (new ones: 1)
     crop_frames: int = 0  # random mel crop for decoder training (0: whole clips)
-    time_budget_s: float = 0.0  # 0: no wall-clock cap; else stop (and checkpoint) when spent
+    time_budget_s: float = 0.0  # a guard, not a schedule: 0 none; else stop (checkpoint, "truncated") when spent
     min_lr_ratio: float = 0.1  # cosine decay ends at lr * min_lr_ratio (after warm-up); 1.0: constant lr
     log_every: int = 10  # steps between TensorBoard points / progress-bar updates (the CSV gets every step)
     val_clips: int = 0  # validate on the first N clips of the val split (0: all of them)
-    schedule_by_time: bool = True  # with time_budget_s: lr decays with max(step / steps, elapsed / budget)
 
 
 @dataclass
@@ -329,7 +342,17 @@ class ProfileConfig:
             )
         if self.model.lip_input not in ("roi", "features"):
             raise ConfigError(f"model.lip_input must be 'roi' or 'features', not {self.model.lip_input!r}")
-        for key in ("dropout", "dropout_strong", "decoder_dropout"):
+        if self.model.dub_fusion not in ("paper", "residual"):
+            raise ConfigError(f"model.dub_fusion must be 'paper' or 'residual', not {self.model.dub_fusion!r}")
+        if self.model.expert_condition not in ("none", "mu"):
+            raise ConfigError(f"model.expert_condition must be 'none' or 'mu', not {self.model.expert_condition!r}")
+        if self.model.expert_noise_scale <= 0:
+            raise ConfigError(f"model.expert_noise_scale must be > 0, got {self.model.expert_noise_scale}")
+        if not 0.0 <= self.model.guidance_t_min < 1.0 or self.model.guidance_clip < 0:
+            raise ConfigError(f"model.guidance_t_min must be in [0, 1) and model.guidance_clip >= 0, got "
+                              f"{self.model.guidance_t_min} and {self.model.guidance_clip}")
+        for key in ("dropout", "dropout_strong", "decoder_dropout", "lpa_dropout", "expert_dropout",
+                    "expert_label_smoothing"):
             if not 0.0 <= getattr(self.model, key) < 1.0:
                 raise ConfigError(f"model.{key} must be in [0, 1), got {getattr(self.model, key)}")
         j = self.judges

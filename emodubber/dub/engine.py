@@ -185,7 +185,7 @@ def synthesise_timed(model: nn.Module, phonemes: torch.Tensor, lip: torch.Tensor
         if guided:
             expert.eval()
             tgt = torch.full((1,), emotion_index(emotion, model.cfg.n_emotions), device=dev, dtype=torch.long)
-            guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma)
+            guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma, mu=out["mu"])
         gen = torch.Generator().manual_seed(int(seed))
         t0 = time.perf_counter()
         mel = model.decoder(out["mu"], out["mel_mask"], spk, n_steps, temperature, gen,

@@ -8,6 +8,8 @@ Dubbing path (``mode="dubber"``)::
     C_pho, sim = LPA(q=𝓔, k=v=O_p)                          [B, F, d], [B, F, P]
     A*, D_p = MAS(sim);  V_f = AVEC(EF([A*ᵀ mu_x; C_pho]))  [B, P, F], [B, P], [B, F, d]
     H = Up×4(V_f);  μ = SIA(H, S_id)                        [B, 4F, d], [B, 80, T = 4F]
+    (``model.dub_fusion = "residual"``: H = repeat×4(A*ᵀ O_p) + Z(Up×4(V_f)), Z zero-initialised, and the
+     fusion expands O_p instead of mu_x: at step 0, under the same alignment, μ is the pre-trained TTS's μ)
     mel = CFM-Euler(μ, S_id) (+ PNGM guidance ṽ)            [B, 80, T]
 
 TTS path (``mode="tts"``, stage-1 pre-training on all speech, speech-only clips included, and the
@@ -39,7 +41,7 @@ from emodubber.models.lpa import LipProsodyAligner, duration_contrastive_loss
 from emodubber.models.pe import CTCHead, PronunciationEnhancer, ctc_loss
 from emodubber.models.phoneme_encoder import DurationPredictor, PhonemeEncoder, ProsodyAdaptor, resolve_n_vocab
 from emodubber.models.sia import SpeakerIdentityAdapter, prior_loss
-from emodubber.modules.alignment import length_regulate, path_from_durations, sequence_mask
+from emodubber.modules.alignment import fit_durations, length_regulate, path_from_durations, sequence_mask
 from emodubber.modules.checks import MEL_PER_FRAME, ShapeError, expect_dim, expect_ndim, expect_t_equals_4f
 
 __all__ = ["EmoDubber", "DEFAULT_LOSS_WEIGHTS", "MODES", "script_to_ids"]
@@ -55,14 +57,6 @@ DEFAULT_LOSS_WEIGHTS: dict[str, float] = {
     "duration": 1.0,
 }
 MODES = ("dubber", "tts")
-
-
-def _fit_durations(d: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Integer durations ≥ 0 proportional to ``d`` that sum exactly to ``target`` per item. shape: [B, P] -> [B, P]"""
-    d = d.clamp_min(1e-3) * mask
-    cum = d.cumsum(-1) / d.sum(-1, keepdim=True).clamp_min(1e-6) * target[:, None].to(d.dtype)
-    ends = cum.round().long()
-    return torch.diff(ends, dim=-1, prepend=torch.zeros_like(ends[:, :1])) * mask.long()
 
 
 def script_to_ids(script: str | list[str] | tuple[str, ...]) -> torch.Tensor:
@@ -96,6 +90,11 @@ class EmoDubber(nn.Module):
             self.lpa = LipProsodyAligner(cfg)
             self.pe = PronunciationEnhancer(cfg)
             self.ctc_head = CTCHead(d, self.n_vocab)
+            if cfg.dub_fusion == "residual":
+                # Z: zero-initialised, so H = repeat×4(A*ᵀ O_p) exactly at the start of dubber training
+                self.lip_residual = nn.Linear(d, d)
+                nn.init.zeros_(self.lip_residual.weight)
+                nn.init.zeros_(self.lip_residual.bias)
         self.sia = SpeakerIdentityAdapter(cfg, self.n_mels)
         self.decoder = CFM(UNet1DEstimator(cfg, self.n_mels), self.n_mels, cfg.sigma_min)
         unknown = set(cfg.loss_weights) - set(DEFAULT_LOSS_WEIGHTS)
@@ -144,6 +143,7 @@ class EmoDubber(nn.Module):
         durations: torch.Tensor | None = None,
         mode: str = "dubber",
         mel_frames: torch.Tensor | None = None,
+        video_durations: torch.Tensor | None = None,
     ) -> dict[str, Any]:
         """Everything up to the acoustic prior μ.
 
@@ -171,8 +171,18 @@ class EmoDubber(nn.Module):
             E = self.lip_encoder(lip, lip_mask)
             pros = self.prosody(mu_x, ph_mask, pitch, energy, face=E, face_mask=lip_mask)
             C_pho, attn, heads = self.lpa(E, lip_mask, pros["O_p"], ph_mask)
-            pe = self.pe(C_pho, attn, mu_x, phoneme_lengths, lip_lengths, lip_mask)
+            path = None
+            if video_durations is not None:  # the true alignment in place of MAS (diagnostics, tests)
+                expect_ndim(video_durations, "video_durations", 2, "[B, P]")
+                expect_dim(video_durations, "video_durations", 1, phonemes.shape[1], "phonemes P")
+                path = path_from_durations(video_durations, lip.shape[1])
+            residual = self.cfg.dub_fusion == "residual"
+            pe = self.pe(C_pho, attn, pros["O_p"] if residual else mu_x, phoneme_lengths, lip_lengths, lip_mask,
+                         path=path)
             H = self.sia.upsample(pe["V_f"])  # [B, 4F, d]
+            if residual:  # H = repeat×4(A*ᵀ O_p) + Z(Up×4(V_f)): the TTS's own expansion plus what the lips add
+                base = length_regulate(pros["O_p"], pe["path"]).repeat_interleave(MEL_PER_FRAME, dim=1)
+                H = base + self.lip_residual(H)
             mel_lengths = MEL_PER_FRAME * lip_lengths
             mel_mask = sequence_mask(mel_lengths, H.shape[1])
             H = H * mel_mask[..., None].to(H.dtype)
@@ -185,7 +195,7 @@ class EmoDubber(nn.Module):
             if durations is None:
                 d = (torch.exp(log_dur) - 1).clamp_min(1.0) * ph_mask
                 if mel_frames is not None:
-                    durations = _fit_durations(d, ph_mask, mel_frames)
+                    durations = fit_durations(d, ph_mask, mel_frames)
                 else:
                     durations = d.round().long() * ph_mask.long()
             else:
@@ -297,6 +307,7 @@ class EmoDubber(nn.Module):
         lip_lengths: torch.Tensor | None = None,
         n_frames: int | torch.Tensor | None = None,
         return_trajectory: bool = False,
+        video_durations: torch.Tensor | None = None,
     ) -> dict[str, Any]:
         """Dub (or, for the lip-blind baseline, speak) a phoneme sequence; guided by PNGM when α or β > 0.
 
@@ -307,6 +318,7 @@ class EmoDubber(nn.Module):
                dubber's D_p × 4), attn [B, F, P] or None, guidance_logp list[float])
         The noise comes from ``torch.Generator().manual_seed(seed)``: same seed, same mel. The lip-blind
         baseline fits its predicted durations to 4F when ``lip`` (or ``n_frames`` mel frames) is given.
+        ``video_durations`` [P] or [B, P] (dubber only): a given alignment in video frames in place of MAS.
         """
         if isinstance(phonemes, (str, list, tuple)):
             phonemes = script_to_ids(phonemes)
@@ -346,7 +358,9 @@ class EmoDubber(nn.Module):
                 out = self(phonemes, phoneme_lengths, spk_emb, mode="tts", mel_frames=target)
                 durations = out["durations"]
             else:
-                out = self(phonemes, phoneme_lengths, spk_emb, lip=lip, lip_lengths=lip_lengths, mode="dubber")
+                vd = None if video_durations is None else video_durations.to(dev).reshape(B, -1)
+                out = self(phonemes, phoneme_lengths, spk_emb, lip=lip, lip_lengths=lip_lengths, mode="dubber",
+                           video_durations=vd)
                 durations = out["durations"] * MEL_PER_FRAME
             guidance = None
             if guided:
@@ -355,7 +369,7 @@ class EmoDubber(nn.Module):
                 else:
                     tgt = torch.full((B,), emotion_index(emotion, self.cfg.n_emotions), device=dev, dtype=torch.long)
                 expert.eval()
-                guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma)
+                guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma, mu=out["mu"])
             gen = torch.Generator().manual_seed(int(seed))
             res = self.decoder(out["mu"], out["mel_mask"], spk_emb, n_steps, temperature, gen, guidance,
                                return_trajectory)
@@ -397,19 +411,27 @@ class EmoDubber(nn.Module):
         model.load_state_dict(payload["state_dict"])
         return model.to(map_location)
 
+    #: parameters the TTS stage holds but never trains (TTS mode expands O_p at mel rate, without the ×4 up-sampler)
+    TTS_UNTRAINED = ("sia.upsample.",)
+
     def load_partial(self, state_dict: dict[str, torch.Tensor] | str | Path) -> tuple[list[str], list[str]]:
         """Load every tensor whose name and shape match (e.g. the TTS stage into the dubber).
 
         Returns (missing: model keys left as they were, unexpected: given keys not used, including
-        those whose shape differs).
+        those whose shape differs). Keys loaded from a TTS-stage file that the TTS never trains
+        (:data:`TTS_UNTRAINED`) count as missing: they hold their random initialisation.
         """
+        from_tts = False
         if isinstance(state_dict, (str, Path)):
-            state_dict = read_model_file(state_dict, None, check_version=False)["state_dict"]
+            payload = read_model_file(state_dict, None, check_version=False)
+            state_dict = payload["state_dict"]
+            from_tts = bool(payload.get("config", {}).get("model", {}).get("lip_blind"))
         own = self.state_dict()
         ok = {k: v for k, v in state_dict.items() if k in own and own[k].shape == v.shape}
         own.update(ok)
         self.load_state_dict(own)
-        missing = sorted(k for k in own if k not in ok)
+        untrained = {k for k in ok if from_tts and k.startswith(self.TTS_UNTRAINED)}
+        missing = sorted(k for k in own if k not in ok or k in untrained)
         unexpected = sorted(k for k in state_dict if k not in ok)
         return missing, unexpected
 

@@ -3,8 +3,9 @@
 :class:`EmotionExpert` reads an intermediate state φ_t of the flow (an 80-bin mel-like tensor) and the
 flow time t: a Conv1d stem, ``expert_layers`` residual conv blocks (each FiLM-modulated by the time
 embedding and halving the frame rate), masked mean pooling over time, Linear → ``n_emotions`` logits.
-It is trained on the same OT-CFM interpolants the sampler visits (:meth:`EmotionExpert.loss`):
-φ_t = (1 − (1 − σ_min) t) z + t x₁ with x₁ a clean mel of the emotional corpus. The official release has
+It is trained on the OT-CFM interpolants the sampler visits (:meth:`EmotionExpert.loss`):
+φ_t = (1 − (1 − σ_min) t) s·z + t x₁ with x₁ a clean mel of the emotional corpus and s the sampler's temperature
+(``model.expert_noise_scale``); optionally it also reads the prior μ (``model.expert_condition``). The official release has
 no classifier code; this is our choice (the paper's figure shows ψ(φ_t)).
 
 :class:`PNGMGuidance` (positive / negative guidance mechanism, paper Fig. 1d):
@@ -60,9 +61,14 @@ class _ExpertBlock(nn.Module):
 
 
 class EmotionExpert(nn.Module):
-    """p_ψ(c | φ_t, t).
+    """p_ψ(c | φ_t, t) (``model.expert_condition = "none"``) or p_ψ(c | φ_t, μ, t) (``"mu"``).
 
-    shape: phi [B, 80, T], t [B] (or a float), mask [B, 1, T] (optional) -> logits [B, n_emotions]
+    shape: phi [B, 80, T], t [B] (or a float), mask [B, 1, T] (optional), mu [B, 80, T] (with "mu")
+        -> logits [B, n_emotions]
+
+    With ``"mu"`` the stem reads [φ_t; μ] (160 channels): the prior μ of the same utterance tells the expert the
+    speaker's pitch level and the text's own prosody, so it can judge the emotion *relative* to them, as the
+    emotion judge does against the speaker's neutral reference (a deviation: the paper's expert reads φ_t alone).
     """
 
     def __init__(self, cfg: ModelConfig, n_mels: int = 80, use_time: bool = True):
@@ -71,12 +77,23 @@ class EmotionExpert(nn.Module):
         if c % 8:
             raise ValueError(f"model.expert_channels must be a multiple of 8 (GroupNorm(8)), got {c}")
         self.n_emotions, self.sigma_min = cfg.n_emotions, cfg.sigma_min
-        self.stem = nn.Conv1d(n_mels, c, 3, padding=1)
+        self.condition = cfg.expert_condition
+        self.noise_scale = cfg.expert_noise_scale
+        self.label_smoothing = cfg.expert_label_smoothing
+        #: PNGM's schedule and step clipping travel with the expert (they say where it can see)
+        self.guidance_t_min, self.guidance_clip = cfg.guidance_t_min, cfg.guidance_clip
+        self.stem = nn.Conv1d(n_mels * (2 if self.condition == "mu" else 1), c, 3, padding=1)
         self.time = nn.Sequential(SinusoidalPosEmb(64), nn.Linear(64, 128), nn.SiLU())
         self.blocks = nn.ModuleList(_ExpertBlock(c, 128) for _ in range(cfg.expert_layers))
+        self.drop = nn.Dropout(cfg.expert_dropout)
         self.head = nn.Sequential(nn.Linear(c, c), nn.SiLU(), nn.Linear(c, cfg.n_emotions))
 
-    def forward(self, phi: torch.Tensor, t, mask: torch.Tensor | None = None) -> torch.Tensor:
+    @property
+    def needs_mu(self) -> bool:
+        return self.condition == "mu"
+
+    def forward(self, phi: torch.Tensor, t, mask: torch.Tensor | None = None,
+                mu: torch.Tensor | None = None) -> torch.Tensor:
         expect_ndim(phi, "emotion expert input φ_t", 3, "[B, 80, T]")
         expect_dim(phi, "emotion expert input φ_t", 1, self.n_mels, "mel bins")
         B = phi.shape[0]
@@ -84,29 +101,40 @@ class EmotionExpert(nn.Module):
         t = t.expand(B) if t.dim() == 0 else t.view(B)
         t_emb = self.time(t if self.use_time else torch.ones_like(t))
         m = torch.ones_like(phi[:, :1]) if mask is None else mask.to(phi.dtype)
-        h = self.stem(phi * m)
+        x = phi
+        if self.needs_mu:
+            if mu is None:
+                raise ShapeError("this emotion expert is conditioned on the prior μ (model.expert_condition='mu'): "
+                                 "pass mu [B, 80, T]")
+            if mu.shape != phi.shape:
+                raise ShapeError(f"μ is {tuple(mu.shape)} but φ_t is {tuple(phi.shape)}; they must match")
+            x = torch.cat([phi, mu.to(phi.dtype)], dim=1)
+        h = self.stem(x * m)
         for blk in self.blocks:
             h = blk(h, m, t_emb)
             h = nn.functional.avg_pool1d(h, 2, ceil_mode=True)
             m = nn.functional.max_pool1d(m, 2, ceil_mode=True)
         pooled = (h * m).sum(-1) / m.sum(-1).clamp_min(1)
-        return self.head(pooled)
+        return self.head(self.drop(pooled))
 
-    def loss(self, mel, mel_lengths, emotion_ids, generator: torch.Generator | None = None, t=None):
+    def loss(self, mel, mel_lengths, emotion_ids, generator: torch.Generator | None = None, t=None, mu=None):
         """Cross-entropy of p_ψ on OT-CFM interpolants of clean mels (t ~ U(0, 1) unless given).
 
-        shape: mel [B, 80, T], mel_lengths [B], emotion_ids [B] -> (loss, accuracy)
+        φ_t = (1 − (1 − σ_min) t) s z + t x₁ with s = ``model.expert_noise_scale``: set to the sampler's
+        temperature, the expert learns the states the sampler visits (φ_0 = temperature · z).
+        shape: mel [B, 80, T], mel_lengths [B], emotion_ids [B], mu [B, 80, T] (with "mu") -> (loss, accuracy)
         """
         B, _, T = mel.shape
         mask = (torch.arange(T, device=mel.device)[None] < mel_lengths[:, None]).to(mel.dtype)[:, None]
         if t is None:
             t = torch.rand(B, generator=generator).to(mel)
         t = torch.as_tensor(t, dtype=mel.dtype, device=mel.device).expand(B)
-        z = torch.randn(mel.shape, generator=generator).to(mel)
+        z = torch.randn(mel.shape, generator=generator).to(mel) * self.noise_scale
         tt = t[:, None, None]
         phi = ((1 - (1 - self.sigma_min) * tt) * z + tt * mel) * mask
-        logits = self(phi, t, mask)
-        loss = nn.functional.cross_entropy(logits, emotion_ids)
+        logits = self(phi, t, mask, mu=None if mu is None else mu * mask)
+        loss = nn.functional.cross_entropy(logits, emotion_ids,
+                                           label_smoothing=self.label_smoothing if self.training else 0.0)
         acc = (logits.argmax(-1) == emotion_ids).float().mean()
         return loss, acc
 
@@ -116,16 +144,31 @@ class PNGMGuidance:
 
     ``target``: class id per item [B] (long). Call as ``guidance(phi, t, mask, v) -> ṽ``; it is what
     :meth:`emodubber.models.flow_matching.CFM.forward` takes as ``guidance``. ``history`` keeps, per step,
-    the mean target log-probability the expert saw (for plots).
+    the mean target log-probability the expert saw (for plots); steps the schedule skips are not recorded.
+
+    ``mu`` [B, 80, T]: the prior, for an expert conditioned on it. The schedule and the clipping default to the
+    expert's (``guidance_t_min``, ``guidance_clip`` of its config):
+
+    - ``t_min``: no guidance while t < t_min, where the expert is near chance (its held-out accuracy against t
+      is plotted by notebook 04); the paper guides at every step.
+    - ``clip`` > 0: each item's step γ(…) is scaled down so that ‖step‖ ≤ clip · ‖v‖ (a documented deviation:
+      at γ = 15 an unclipped step can outweigh the flow itself and cost words and voice).
     """
 
     def __init__(
-        self, expert: nn.Module, target: torch.Tensor, alpha: float = 0.0, beta: float = 0.0, gamma: float = 1.0
+        self, expert: nn.Module, target: torch.Tensor, alpha: float = 0.0, beta: float = 0.0, gamma: float = 1.0,
+        mu: torch.Tensor | None = None, t_min: float | None = None, clip: float | None = None,
     ):
-        if alpha < 0 or beta < 0:
-            raise ValueError(f"guidance scales must be >= 0, got alpha={alpha}, beta={beta}")
+        for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
+            if v < 0:
+                raise ValueError(f"guidance scale {name} must be >= 0, got {v}")
         self.expert, self.target = expert, target.long()
         self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
+        self.mu = mu
+        self.t_min = float(getattr(expert, "guidance_t_min", 0.0) if t_min is None else t_min)
+        self.clip = float(getattr(expert, "guidance_clip", 0.0) if clip is None else clip)
+        if getattr(expert, "needs_mu", False) and mu is None:
+            raise ValueError("this emotion expert is conditioned on the prior μ: PNGMGuidance(..., mu=out['mu'])")
         self.history: list[float] = []
 
     @property
@@ -133,7 +176,7 @@ class PNGMGuidance:
         return self.gamma != 0 and (self.alpha != 0 or self.beta != 0)
 
     def __call__(self, phi: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        if not self.active:
+        if not self.active or float(t) < self.t_min:
             return v
         if self.target.shape[0] != phi.shape[0]:
             raise ShapeError(f"guidance target has {self.target.shape[0]} items for a batch of {phi.shape[0]}")
@@ -141,7 +184,8 @@ class PNGMGuidance:
         with torch.inference_mode(False), torch.enable_grad():
             x = phi.detach().clone().requires_grad_(True)
             t_, m_ = torch.as_tensor(t).clone(), mask.clone()
-            logp = torch.log_softmax(self.expert(x, t_, m_).float(), dim=-1)  # [B, N]
+            kw = {"mu": self.mu.detach().clone()} if getattr(self.expert, "needs_mu", False) else {}
+            logp = torch.log_softmax(self.expert(x, t_, m_, **kw).float(), dim=-1)  # [B, N]
             idx = self.target.to(logp.device).clone()[:, None]
             pos = logp.gather(1, idx).squeeze(1)
             objective = self.alpha * pos
@@ -154,4 +198,8 @@ class PNGMGuidance:
             (grad,) = torch.autograd.grad(objective.sum(), x)
             self.history.append(float(pos.detach().mean()))
             step = self.gamma * grad.to(v.dtype) * m_
+        if self.clip > 0:
+            vn = v.detach().flatten(1).norm(dim=1)
+            sn = step.flatten(1).norm(dim=1).clamp_min(1e-12)
+            step = step * (self.clip * vn / sn).clamp(max=1.0)[:, None, None]
         return v + step

@@ -3,7 +3,8 @@
 ROI path (``model.lip_input = "roi"``), a small version of the LRW lip-reading front end (DIGEST A.3, F.1):
 Conv3d(1→c0, kernel (3, 5, 5), stride (1, 2, 2)) + BN + ReLU + MaxPool(1, 2, 2) → per-frame 2-D ResNet
 (one stride-2 stage of two basic blocks per further entry of ``lip_channels``) → global average pool →
-Linear → temporal Conv1d(``lip_temporal_kernel``) with a residual → 𝓔 [B, F, d].
+Linear → temporal Conv1d(``lip_temporal_kernel``) with a residual → 𝓔 [B, F, d]. Only the valid frames of
+``lip_mask`` enter the per-frame network, so padding never reaches the BatchNorm statistics (nor costs compute).
 
 Feature path (``"features"``): Conv1d(512 → d, kernel 1) on pre-extracted per-frame lip features, as the
 official code does.
@@ -87,10 +88,18 @@ class LipEncoder(nn.Module):
             B, F, _, H, W = lip.shape
             if H < 8 or W < 8:
                 raise ShapeError(f"lip ROI is {H}x{W}; the ROI encoder needs at least 8x8 pixels")
-            h = self.front(lip.transpose(1, 2))  # [B, c0, F, H', W']
-            h = h.transpose(1, 2).flatten(0, 1)  # [B·F, c0, H', W']
-            h = self.resnet(h).mean(dim=(-1, -2))  # [B·F, c]
-            x = self.proj(h).view(B, F, -1)
+            conv3d, bn, relu, pool = self.front
+            h = conv3d(lip.transpose(1, 2)).transpose(1, 2)  # [B, F, c0, H', W'] (the 3-D kernel sees padding as 0)
+            valid = (torch.ones(B, F, dtype=torch.bool, device=lip.device) if lip_mask is None
+                     else lip_mask.to(torch.bool))
+            h = h[valid]  # [N valid frames, c0, H', W']: BatchNorm statistics over real frames only
+            h = nn.functional.batch_norm(
+                h, bn.running_mean, bn.running_var, bn.weight, bn.bias,
+                training=bn.training or not bn.track_running_stats, momentum=bn.momentum or 0.0, eps=bn.eps)
+            h = pool(relu(h).unsqueeze(2)).squeeze(2)  # the (1, 3, 3) pool acts frame by frame
+            h = self.resnet(h).mean(dim=(-1, -2))  # [N, c]
+            x = h.new_zeros(B, F, self.proj.out_features)
+            x[valid] = self.proj(h)
         m = None if lip_mask is None else lip_mask[..., None].to(x.dtype)
         if m is not None:
             x = x * m

@@ -4,7 +4,8 @@ Multi-head cross-attention with the lip embedding 𝓔 as queries and the phone 
 keys and values gives the lip-aligned phoneme context C_pho; the head with the highest focus rate
 (per sample: Σ_f max_p α[f, p] over valid frames) is returned as the alignment sim(𝓔, O_p) that L_cl
 supervises and MAS reads. As in the official code the attention is plain (not stepwise monotonic) and
-C_pho = LayerNorm(Dropout(Linear(concat heads))) has no residual.
+C_pho = LayerNorm(Dropout(Linear(concat heads))) has no residual; the dropout is ``model.lpa_dropout``
+(official 0.2).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class LipProsodyAligner(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d = cfg.d_model
-        self.attn = MultiHeadAttention(d, cfg.lpa_heads, head_dim=cfg.lpa_head_dim, dropout=0.2)
-        self.drop = nn.Dropout(0.2)
+        self.attn = MultiHeadAttention(d, cfg.lpa_heads, head_dim=cfg.lpa_head_dim, dropout=cfg.lpa_dropout)
+        self.drop = nn.Dropout(cfg.lpa_dropout)
         self.norm = nn.LayerNorm(d)
 
     def forward(self, lip_emb, lip_mask, O_p, ph_mask):

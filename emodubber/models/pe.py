@@ -26,8 +26,12 @@ __all__ = ["PronunciationEnhancer", "CTCHead", "ctc_loss"]
 class PronunciationEnhancer(nn.Module):
     """V_f, A*, D_p = PE(C_pho, sim, mu_x).
 
-    shape: C_pho [B, F, d], attn [B, F, P], mu_x [B, P, d], phoneme_lengths [B], lip_lengths [B]
+    shape: C_pho [B, F, d], attn [B, F, P], mu_x [B, P, d], phoneme_lengths [B], lip_lengths [B],
+        path [B, P, F] (optional: a given alignment in place of MAS)
         -> dict(V_f [B, F, d], path [B, P, F], durations D_p [B, P] (video frames))
+
+    ``mu_x`` is the phoneme stream the length regulator expands: the encoder output (paper) or, with
+    ``model.dub_fusion = "residual"``, the prosody embedding O_p the TTS path expands.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -49,8 +53,9 @@ class PronunciationEnhancer(nn.Module):
             v = torch.log(v.clamp_min(1e-8))
         return maximum_path(v, phoneme_lengths, lip_lengths)
 
-    def forward(self, C_pho, attn, mu_x, phoneme_lengths, lip_lengths, lip_mask):
-        path = self.align(attn, phoneme_lengths, lip_lengths)
+    def forward(self, C_pho, attn, mu_x, phoneme_lengths, lip_lengths, lip_mask, path=None):
+        if path is None:
+            path = self.align(attn, phoneme_lengths, lip_lengths)
         if self.use_pe:
             O_sv = length_regulate(mu_x, path)
             h = self.fusion(torch.cat([O_sv, C_pho], dim=-1))

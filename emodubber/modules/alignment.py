@@ -106,6 +106,18 @@ def path_from_durations(durations: torch.Tensor, max_len: int | None = None) -> 
     return ((t >= starts[..., None]) & (t < ends[..., None])).float()
 
 
+def fit_durations(d: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Integer durations ≥ 0 proportional to ``d`` that sum exactly to ``target`` per item (cumulative rounding:
+    each boundary goes to the nearest frame). shape: d [B, P], mask [B, P], target [B] -> [B, P] long
+
+    Used to fit predicted durations to a clip's length and to snap true mel-frame durations to the 40-ms video
+    grid (``fit_durations(d_mel / 4, mask, F)``)."""
+    d = d.clamp_min(1e-3) * mask
+    cum = d.cumsum(-1) / d.sum(-1, keepdim=True).clamp_min(1e-6) * target[:, None].to(d.dtype)
+    ends = cum.round().long()
+    return torch.diff(ends, dim=-1, prepend=torch.zeros_like(ends[:, :1])) * mask.long()
+
+
 def length_regulate(x: torch.Tensor, path: torch.Tensor) -> torch.Tensor:
     """Length regulator as a matrix product: O_s^v = A^T · O. shape: x [B, P, d], path [B, P, L] -> [B, L, d]"""
     return path.transpose(1, 2).to(x.dtype) @ x

@@ -319,7 +319,18 @@ class TrainResult:
     last_train: dict[str, float] = field(default_factory=dict)  # loss terms of the last step
     last_val: dict[str, float] = field(default_factory=dict)  # metrics of the last validation
     world_size: int = 1
+    target_steps: int = 0  # the steps the stage asked for (``stage.steps``)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        """True when the wall-clock guard (or a callback) stopped the run before ``target_steps``."""
+        return self.step < self.target_steps
+
+    @property
+    def truncation_note(self) -> str:
+        """``"truncated at step N of M (time_budget)"``, or ``""`` for a complete run."""
+        return f"truncated at step {self.step} of {self.target_steps} ({self.status})" if self.truncated else ""
 
     @property
     def train_log(self) -> Path:
@@ -336,7 +347,8 @@ class Trainer:
     Parameters beyond the module docstring: ``val_fn(model, val_loader, step) -> dict[str, float]``
     replaces the default validation (mean loss terms; it runs on rank 0 only, with the EMA weights when
     EMA is on and the generators forked); ``params`` the parameters (or groups) to optimise (default:
-    all that require grad); ``callbacks`` are called as ``cb(trainer, step, logs)`` after every step
+    all that require grad; dicts with ``"params"`` and ``"lr"`` are AdamW parameter groups, each scheduled
+    by the same warm-up + cosine factor); ``callbacks`` are called as ``cb(trainer, step, logs)`` after every step
     (raise :class:`StopTraining` to stop cleanly); ``check_batch(batch)`` validates each batch;
     ``config`` (a plain dict) is stored in every checkpoint.
     """
@@ -378,7 +390,9 @@ class Trainer:
         self.device = self.info.device
         self.model = model.to(self.device)
         self._params = list(params) if params is not None else [p for p in self.model.parameters() if p.requires_grad]
-        if not self._params:
+        # parameter groups (dicts with "params" and their own "lr") go to AdamW as given; clipping sees them flat
+        self._flat_params = [q for g in self._params for q in (g["params"] if isinstance(g, dict) else [g])]
+        if not self._flat_params:
             raise TrainInputError(f"{name}: the model has no trainable parameters")
         self.step = 0
         self.start_step = 0
@@ -470,24 +484,21 @@ class Trainer:
 
     # ---- the run -----------------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> TrainResult:
-        """Train to ``stage.steps`` (or the time budget); ``resume`` continues from the latest checkpoint."""
+        """Train to ``stage.steps``; ``resume`` continues from the latest checkpoint.
+
+        The learning-rate schedule depends on the step only. ``stage.time_budget_s`` > 0 is a guard: when the
+        wall time passes it the run stops with a checkpoint and ``status == "time_budget"``
+        (:attr:`TrainResult.truncated`)."""
         st = self.stage
         info = self.info
         t_start = time.perf_counter()
         self.optimizer = torch.optim.AdamW(self._params, lr=st.lr, weight_decay=st.weight_decay, betas=self.betas)
         total = st.steps
-        by_time = st.time_budget_s > 0 and st.schedule_by_time
-
-        def sched_step(s: int) -> int:
-            # with a time budget the cosine follows whichever runs out first, the steps or the time, so a
-            # run stopped by its budget still ends at the low learning rate
-            if not by_time:
-                return s
-            frac = min(1.0, (time.perf_counter() - t_start) / st.time_budget_s)
-            return max(s, int(frac * total))
-
+        # the schedule is a function of the step alone: the same seed gives the same weights on a fast or a slow
+        # host; the wall-clock cap (``time_budget_s``) is only a guard that truncates the run (status
+        # "time_budget", ``truncated`` in result.json and in every report built on it)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: lr_factor(sched_step(s), total, st.warmup_steps, st.min_lr_ratio))
+            self.optimizer, lambda s: lr_factor(s, total, st.warmup_steps, st.min_lr_ratio))
         use_amp = self.device.type == "cuda"
         amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
         self._scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
@@ -568,7 +579,7 @@ class Trainer:
                 self.optimizer.zero_grad(set_to_none=True)
                 self._scaler.scale(out["loss"]).backward()
                 self._scaler.unscale_(self.optimizer)
-                gnorm = torch.nn.utils.clip_grad_norm_(self._params, st.grad_clip if st.grad_clip > 0 else float("inf"))
+                gnorm = torch.nn.utils.clip_grad_norm_(self._flat_params, st.grad_clip if st.grad_clip > 0 else float("inf"))
                 if not torch.isfinite(gnorm) and not self._scaler.is_enabled():
                     raise NonFiniteLossError(
                         f"{self.name}: non-finite gradient norm at step {self.step + 1} (loss {terms['loss']:.4g}); "
@@ -631,9 +642,11 @@ class Trainer:
                              start_step=self.start_step,
                              checkpoint=str(self.last_checkpoint) if self.last_checkpoint else None,
                              wall_s=round(wall, 3), train_s=round(train_s, 3), samples_per_s=round(sps_all, 3),
-                             last_train=last_terms, last_val=last_val, world_size=info.world_size)
+                             last_train=last_terms, last_val=last_val, world_size=info.world_size,
+                             target_steps=total)
         if info.is_main:
-            self.written.append(str(atomic_write_json(self.out_dir / "result.json", asdict(result))))
+            record = {**asdict(result), "truncated": result.truncated, "truncation_note": result.truncation_note}
+            self.written.append(str(atomic_write_json(self.out_dir / "result.json", record)))
             self._log(f"{self.step - self.start_step} steps in {wall:.1f} s ({train_s:.1f} s training): "
                       f"{sps_all:.1f} samples/s on {info.world_size} process(es); status {status}")
         return result

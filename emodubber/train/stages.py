@@ -339,6 +339,16 @@ def _train_dubbing_model(cfg: ProfileConfig, name: str, stage_key: str, mcfg: Mo
         if int(os.environ.get("RANK", 0)) == 0:
             print(f"[{name}] partial load from {init}: {len(missing)} missing keys (trained from scratch: "
                   f"{sorted({k.split('.')[0] for k in missing})}), {len(unexpected)} unexpected keys")
+    params = None
+    if init is not None and st.init_lr_scale != 1.0:
+        # pre-trained weights at lr · init_lr_scale, the new ones (and those the TTS never trained) at lr
+        missing_set = set(missing)
+        loaded = [p for k, p in model.named_parameters() if k not in missing_set]
+        new = [p for k, p in model.named_parameters() if k in missing_set]
+        params = [g for g in ({"params": loaded, "lr": st.lr * st.init_lr_scale}, {"params": new, "lr": st.lr})
+                  if g["params"]]
+        info["param_groups"] = {"pretrained": sum(p.numel() for p in loaded), "new": sum(p.numel() for p in new),
+                                "pretrained_lr": st.lr * st.init_lr_scale, "new_lr": st.lr}
     mode = "tts" if mcfg.lip_blind else "dubber"
     crop = st.crop_frames
 
@@ -346,7 +356,7 @@ def _train_dubbing_model(cfg: ProfileConfig, name: str, stage_key: str, mcfg: Mo
         return m.compute_loss(batch, mode=mode, crop_frames=crop if crop < batch.mel.shape[-1] else 0)
 
     tr = _trainer(cfg, name, model, loss_fn, train_set, val_set, collate, st, out_dir, mcfg,
-                  val_fn=_dubbing_val_fn(mode, out_dir / "attn", cfg.mel_per_frame), check=check)
+                  val_fn=_dubbing_val_fn(mode, out_dir / "attn", cfg.mel_per_frame), check=check, params=params)
     if tr.info.is_main and not resume and (out_dir / "attn").is_dir():
         for p in (out_dir / "attn").glob("step_*.npz"):
             p.unlink()
@@ -388,27 +398,55 @@ def train_baselines(cfg: ProfileConfig, resume: bool = False, datasets: tuple[An
 
 @torch.no_grad()
 def evaluate_emotion_expert(expert: nn.Module, loader: Any, t: float = 1.0, device: str | torch.device = "cpu",
-                            seed: int = 0) -> dict[str, Any]:
-    """Accuracy of p_ψ at flow time ``t`` (t = 1: clean mels) and the confusion matrix (rows = truth)."""
+                            seed: int = 0, prior_fn: Callable | None = None) -> dict[str, Any]:
+    """Accuracy of p_ψ at flow time ``t`` (t = 1: clean mels) and the confusion matrix (rows = truth).
+
+    φ_t is built as in training (noise at the expert's ``noise_scale``, the sampler's temperature);
+    ``prior_fn(batch) -> μ [B, 80, T]`` feeds an expert conditioned on the prior."""
     from emodubber.config import EMOTIONS
 
     expert.eval()
     g = torch.Generator().manual_seed(seed)
     n = len(EMOTIONS)
     conf = np.zeros((n, n), dtype=np.int64)
+    scale = float(getattr(expert, "noise_scale", 1.0))
     for b in loader:
         mel, lengths, y = b.mel.to(device), b.mel_lengths.to(device), b.emotion_ids.to(device)
         T = mel.shape[-1]
         mask = (torch.arange(T, device=device)[None] < lengths[:, None]).to(mel.dtype)[:, None]
-        z = torch.randn(mel.shape, generator=g).to(mel)
+        z = torch.randn(mel.shape, generator=g).to(mel) * scale
         tt = torch.full((mel.shape[0],), float(t), device=device)
         sm = getattr(expert, "sigma_min", 1e-4)
         phi = ((1 - (1 - sm) * t) * z + t * mel) * mask
-        pred = expert(phi, tt, mask).argmax(-1)
+        kw = {"mu": prior_fn(b.to(device)) * mask} if getattr(expert, "needs_mu", False) else {}
+        pred = expert(phi, tt, mask, **kw).argmax(-1)
         for a, p in zip(y.tolist(), pred.tolist()):
             conf[a, p] += 1
     total = conf.sum()
     return {"accuracy": float(np.trace(conf) / max(total, 1)), "n": int(total), "confusion": conf.tolist(), "t": t}
+
+
+def expert_accuracy_curve(expert: nn.Module, loader: Any, ts: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0),
+                          device: str | torch.device = "cpu", seed: int = 0,
+                          prior_fn: Callable | None = None) -> list[dict[str, Any]]:
+    """Held-out accuracy of p_ψ against the flow time t (what decides the guidance schedule's ``t_min``)."""
+    return [evaluate_emotion_expert(expert, loader, t, device, seed, prior_fn) for t in ts]
+
+
+def tts_prior_fn(tts: nn.Module) -> Callable:
+    """``prior_fn(batch) -> μ [B, 80, T_mel]``: the frozen TTS's prior for a speech batch, with the true durations
+    and *predicted* pitch and energy (as at inference: the prior does not carry the clip's own emotion)."""
+    tts.eval()
+    for p in tts.parameters():
+        p.requires_grad_(False)
+
+    @torch.no_grad()
+    def prior(batch: Any) -> torch.Tensor:
+        out = tts(batch.phonemes, batch.phoneme_lengths, batch.spk_emb, durations=batch.durations, mode="tts")
+        mu, T = out["mu"], batch.mel.shape[-1]
+        return nn.functional.pad(mu, (0, T - mu.shape[-1])) if mu.shape[-1] < T else mu[..., :T]
+
+    return prior
 
 
 def load_emotion_expert(path: str | Path, map_location: str = "cpu") -> nn.Module:
@@ -440,23 +478,39 @@ def train_emotion_expert(cfg: ProfileConfig, resume: bool = False, datasets: tup
     expert = EmotionExpert(cfg.model, n_mels=cfg.audio.n_mels)
     check = _check_inputs(cfg, train_set, val_set, speech_collate, None, n_spk, "emotion_expert")
     crop = st.crop_frames
+    prior_fn = None
+    if expert.needs_mu:  # the expert reads the prior μ of a frozen TTS beside φ_t
+        from emodubber.models.dubber import EmoDubber
+
+        tts_file = model_path(cfg, "tts")
+        if not tts_file.exists():
+            raise TrainInputError(f"emotion_expert: model.expert_condition = 'mu' needs the TTS stage's {tts_file}: "
+                                  f"run `emodubber train tts` first")
+        prior_fn = tts_prior_fn(EmoDubber.from_pretrained(tts_file))
 
     def loss_fn(m, batch):
         mel, lengths = batch.mel, batch.mel_lengths
+        mu = prior_fn(batch) if prior_fn is not None else None
         if 0 < crop < mel.shape[-1]:  # random window inside each clip (its emotion is everywhere)
             start = (torch.rand(mel.shape[0]) * (lengths.cpu() - crop).clamp_min(0).add(1).float()).long()
             idx = (start[:, None] + torch.arange(crop)[None]).clamp_max(mel.shape[-1] - 1).to(mel.device)
-            mel = mel.gather(2, idx[:, None].expand(-1, mel.shape[1], -1))
+            take = lambda a: a.gather(2, idx[:, None].expand(-1, a.shape[1], -1))  # noqa: E731
+            mel = take(mel)
+            mu = None if mu is None else take(mu)
             lengths = (lengths - start.to(lengths.device)).clamp(1, crop)
-        loss, acc = m.loss(mel, lengths, batch.emotion_ids)
+        loss, acc = m.loss(mel, lengths, batch.emotion_ids, mu=mu)
         return {"loss": loss, "acc": acc.detach()}
 
     def val_fn(m, loader, step):
         dev = next(m.parameters()).device
-        res = evaluate_loss(m, lambda mm, b: dict(zip(("loss", "acc"), mm.loss(b.mel, b.mel_lengths, b.emotion_ids))),
-                            loader, dev)
-        res["acc_clean"] = evaluate_emotion_expert(m, loader, 1.0, dev)["accuracy"]
-        res["acc_t0.5"] = evaluate_emotion_expert(m, loader, 0.5, dev)["accuracy"]
+
+        def val_loss(mm, b):
+            mu = prior_fn(b) if prior_fn is not None else None
+            return dict(zip(("loss", "acc"), mm.loss(b.mel, b.mel_lengths, b.emotion_ids, mu=mu)))
+
+        res = evaluate_loss(m, val_loss, loader, dev)
+        res["acc_clean"] = evaluate_emotion_expert(m, loader, 1.0, dev, prior_fn=prior_fn)["accuracy"]
+        res["acc_t0.5"] = evaluate_emotion_expert(m, loader, 0.5, dev, prior_fn=prior_fn)["accuracy"]
         return res
 
     tr = _trainer(cfg, "emotion_expert", expert, loss_fn, train_set, val_set, speech_collate, st,
@@ -473,9 +527,11 @@ def train_emotion_expert(cfg: ProfileConfig, resume: bool = False, datasets: tup
         model = tr.model
         ctx = tr.ema.applied(model) if tr.ema is not None else _null()
         with ctx:
-            for t in (1.0, 0.5, 0.2):
-                metrics[f"test_t{t:g}"] = evaluate_emotion_expert(model, loader, t, tr.device, seed=cfg.seed)
+            curve = expert_accuracy_curve(model, loader, device=tr.device, seed=cfg.seed, prior_fn=prior_fn)
+        for r in curve:
+            metrics[f"test_t{r['t']:g}"] = r
         metrics["test_accuracy_clean"] = metrics["test_t1"]["accuracy"]
+        metrics["test_accuracy_curve"] = {f"{r['t']:g}": r["accuracy"] for r in curve}
     config = {"model": dataclasses.asdict(cfg.model), "audio": dataclasses.asdict(cfg.audio)}
     return _finish(cfg, "emotion_expert", tr, result,
                    lambda p: write_model_file(p, "EmotionExpert", expert.state_dict(), config,

@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -6,6 +7,7 @@ from emodubber.models.decoder import UNet1DEstimator
 from emodubber.models.dubber import EmoDubber
 from emodubber.models.emotion import EmotionExpert, PNGMGuidance
 from emodubber.models.flow_matching import CFM
+from emodubber.modules.checks import ShapeError
 
 
 def _fixed_loss(cfm, x1, mask, mu, spk):
@@ -168,3 +170,54 @@ def test_guidance_works_under_inference_mode():
     with torch.inference_mode():
         mel = _synth(model, b, emotion=1, alpha=1.0, beta=0.5, expert=clf)["mel"]
     assert torch.allclose(mel, ref, atol=1e-5)
+
+
+# ---- the expert that sees what the sampler sees (issue: emotion control for every emotion) --------------------
+
+
+def _mu_expert(**over):
+    torch.manual_seed(0)
+    return EmotionExpert(tiny_model_cfg(expert_channels=16, expert_layers=2, expert_condition="mu", **over))
+
+
+def test_mu_conditioned_expert_reads_mu_and_refuses_to_guess_it():
+    expert = _mu_expert()
+    phi, mu = torch.randn(2, 80, 24), torch.randn(2, 80, 24)
+    a, b = expert(phi, 0.5, mu=mu), expert(phi, 0.5, mu=mu + 1)
+    assert a.shape == (2, 7) and not torch.allclose(a, b)
+    with pytest.raises(ShapeError, match="conditioned on the prior"):
+        expert(phi, 0.5)
+    with pytest.raises(ValueError, match="mu="):
+        PNGMGuidance(expert, torch.tensor([0, 1]), alpha=1.0)
+
+
+def test_expert_trains_on_noise_at_the_samplers_temperature():
+    seen = []
+    expert = EmotionExpert(tiny_model_cfg(expert_channels=16, expert_layers=2, expert_noise_scale=0.3))
+    expert.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach()))
+    mel = torch.zeros(4, 80, 400)
+    expert.loss(mel, torch.full((4,), 400), torch.zeros(4, dtype=torch.long), t=torch.zeros(4))
+    assert seen[0].std().item() == pytest.approx(0.3, rel=0.05)
+
+
+def test_guidance_waits_for_t_min_and_clips_its_step():
+    expert = _mu_expert()
+    phi, mu, v = torch.randn(1, 80, 24), torch.randn(1, 80, 24), torch.randn(1, 80, 24)
+    mask = torch.ones(1, 1, 24)
+    g = PNGMGuidance(expert, torch.tensor([3]), alpha=5.0, gamma=1000.0, mu=mu, t_min=0.4)
+    assert g(phi, torch.tensor(0.2), mask, v) is v and g.history == []  # before t_min: v itself
+    unclipped = g(phi, torch.tensor(0.6), mask, v)
+    assert (unclipped - v).norm() > 0.5 * v.norm()
+    g2 = PNGMGuidance(expert, torch.tensor([3]), alpha=5.0, gamma=1000.0, mu=mu, t_min=0.4, clip=0.5)
+    step = g2(phi, torch.tensor(0.6), mask, v) - v
+    assert step.norm() <= 0.5 * v.norm() * (1 + 1e-5)
+    # same direction as the unclipped step
+    assert torch.nn.functional.cosine_similarity(step.flatten(), (unclipped - v).flatten(), dim=0) > 0.999
+
+
+def test_the_schedule_travels_with_the_expert():
+    expert = _mu_expert(guidance_t_min=0.3, guidance_clip=0.25)
+    g = PNGMGuidance(expert, torch.tensor([0]), alpha=1.0, mu=torch.zeros(1, 80, 8))
+    assert (g.t_min, g.clip) == (0.3, 0.25)
+    with pytest.raises(ValueError, match="gamma"):
+        PNGMGuidance(expert, torch.tensor([0]), alpha=1.0, gamma=-1.0, mu=torch.zeros(1, 80, 8))

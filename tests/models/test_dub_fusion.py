@@ -1,0 +1,107 @@
+"""The dubber that starts where the TTS ends (model.dub_fusion = "residual") and the pieces around it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from conftest import make_batch, tiny_model_cfg
+from emodubber.config import ConfigError, load_profile
+from emodubber.models.dubber import EmoDubber
+from emodubber.models.lip_encoder import LipEncoder
+from emodubber.modules.alignment import fit_durations, sequence_mask
+
+
+def _tts_and_dubber(tmp_path, fusion="residual"):
+    torch.manual_seed(0)
+    tts = EmoDubber(tiny_model_cfg(lip_blind=True, dropout_strong=0.0, lpa_dropout=0.0))
+    # move the TTS away from its initialisation so that equality is not a coincidence of fresh weights
+    with torch.no_grad():
+        for p in tts.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    path = tts.save(tmp_path / "tts.pt")
+    torch.manual_seed(1)
+    dub = EmoDubber(tiny_model_cfg(dub_fusion=fusion, dropout_strong=0.0, lpa_dropout=0.0))
+    missing, _ = dub.load_partial(path)
+    return tts.eval(), dub.eval(), missing
+
+
+def _video_durations(b):
+    """True mel-frame durations snapped to the 40-ms video grid (sum = F per clip)."""
+    mask = sequence_mask(b.phoneme_lengths, b.phonemes.shape[1]).float()
+    return fit_durations(b.durations.float() / 4, mask, b.lip_lengths)
+
+
+def test_untrained_residual_dubber_reproduces_the_tts_prior(tmp_path):
+    tts, dub, _ = _tts_and_dubber(tmp_path)
+    b = make_batch(B=2, F=10)
+    vd = _video_durations(b)
+    with torch.no_grad():
+        mu_tts = tts(b.phonemes, b.phoneme_lengths, b.spk_emb, pitch=b.pitch, energy=b.energy,
+                     durations=vd * 4, mode="tts")["mu"]
+        out = dub(b.phonemes, b.phoneme_lengths, b.spk_emb, lip=b.lip, lip_lengths=b.lip_lengths, pitch=b.pitch,
+                  energy=b.energy, video_durations=vd)
+    T = mu_tts.shape[-1]
+    assert torch.equal(out["durations"], vd)
+    assert torch.allclose(out["mu"][..., :T], mu_tts, atol=1e-5)
+    assert out["mu"].shape == mu_tts.shape
+
+
+def test_paper_fusion_does_not_reproduce_the_tts_prior(tmp_path):
+    """The control: the published fusion starts from new weights, so its μ differs from the TTS's."""
+    tts, dub, _ = _tts_and_dubber(tmp_path, fusion="paper")
+    b = make_batch(B=2, F=10)
+    vd = _video_durations(b)
+    with torch.no_grad():
+        mu_tts = tts(b.phonemes, b.phoneme_lengths, b.spk_emb, pitch=b.pitch, energy=b.energy,
+                     durations=vd * 4, mode="tts")["mu"]
+        mu = dub(b.phonemes, b.phoneme_lengths, b.spk_emb, lip=b.lip, lip_lengths=b.lip_lengths, pitch=b.pitch,
+                 energy=b.energy, video_durations=vd)["mu"]
+    assert not torch.allclose(mu[..., : mu_tts.shape[-1]], mu_tts, atol=1e-3)
+
+
+def test_residual_branch_learns_from_the_first_step(tmp_path):
+    _, dub, _ = _tts_and_dubber(tmp_path)
+    dub.train()
+    losses = dub.compute_loss(make_batch(B=2, F=8), generator=torch.Generator().manual_seed(0))
+    losses["loss"].backward()
+    assert dub.lip_residual.weight.grad.abs().sum() > 0
+
+
+def test_partial_load_names_the_upsampler_the_tts_never_trained(tmp_path):
+    _, _, missing = _tts_and_dubber(tmp_path)
+    assert any(k.startswith("sia.upsample.") for k in missing)
+    assert any(k.startswith("lip_residual.") for k in missing) and any(k.startswith("lpa.") for k in missing)
+    assert not any(k.startswith("sia.usl.") for k in missing)
+
+
+def test_fit_durations_snaps_to_the_video_grid():
+    d = torch.tensor([[6.0, 5.0, 9.0, 0.0]])
+    out = fit_durations(d / 4, torch.tensor([[1.0, 1.0, 1.0, 0.0]]), torch.tensor([5]))
+    assert out.tolist() == [[2, 1, 2, 0]] and int(out.sum()) == 5
+
+
+def test_lip_encoder_ignores_padded_frames():
+    """Padding never reaches the BatchNorm statistics: a clip encodes the same alone or padded in a batch."""
+    torch.manual_seed(0)
+    enc = LipEncoder(tiny_model_cfg())
+    enc.train()
+    x = torch.rand(1, 6, 1, 16, 16)
+    padded = torch.cat([x, torch.zeros(1, 4, 1, 16, 16)], dim=1)
+    a = enc(x, torch.ones(1, 6, dtype=torch.bool))
+    b = enc(padded, torch.tensor([[True] * 6 + [False] * 4]))
+    assert torch.allclose(a, b[:, :6], atol=1e-5)
+    assert b[:, 6:].abs().max() == 0
+
+
+def test_lpa_dropout_comes_from_the_config():
+    m = EmoDubber(tiny_model_cfg(lpa_dropout=0.0))
+    assert m.lpa.drop.p == 0.0
+    assert EmoDubber(tiny_model_cfg()).lpa.drop.p == 0.2
+
+
+def test_bad_fusion_name_is_refused_by_the_config():
+    with pytest.raises(ConfigError, match="model.dub_fusion"):
+        load_profile("smoke", overrides={"model.dub_fusion": "sideways"}, local=None)
