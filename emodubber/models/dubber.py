@@ -19,6 +19,11 @@ frames) in training, with the duration predictor's at inference; then SIA and th
 Loss (DIGEST A.11), every term returned by name, ``loss`` = Σ weight · term with
 :data:`DEFAULT_LOSS_WEIGHTS` updated by ``model_cfg.loss_weights``:
 L = L_prior + L_CFM + 0.01 L_CTC + 0.001 L_cl + 1.2 L1_energy + 1.2 L1_pitch (+ 1.0 L_dur in TTS mode).
+
+Optional (``loss_weights.content`` > 0 and a teacher set with :meth:`EmoDubber.set_content_teacher`, a
+deviation): L_content = ‖μ − μ_TTS(D_p × 4)‖² per mel bin and valid frame, the dubber's prior pulled towards
+the frozen pre-trained TTS's prior under the dubber's own durations — keep the content while adapting to the
+lips (DiFlowDubber's "content-consistency adaptation" in spirit).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ DEFAULT_LOSS_WEIGHTS: dict[str, float] = {
     "pitch": 1.2,
     "energy": 1.2,
     "duration": 1.0,
+    "content": 0.0,  # content consistency towards a frozen TTS teacher (off in the paper's recipe)
 }
 MODES = ("dubber", "tts")
 
@@ -105,6 +111,16 @@ class EmoDubber(nn.Module):
         self.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **cfg.loss_weights}
         if not cfg.use_lpa_loss:
             self.loss_weights["lcl"] = 0.0
+        self._teacher: list[nn.Module] = []  # a plain list: the teacher is neither a submodule nor saved
+
+    def set_content_teacher(self, teacher: "EmoDubber | None") -> None:
+        """Freeze ``teacher`` (a TTS-mode EmoDubber) and use it for L_content; ``None`` removes it."""
+        self._teacher = []
+        if teacher is not None:
+            teacher.eval()
+            for p in teacher.parameters():
+                p.requires_grad_(False)
+            self._teacher = [teacher]
 
     # ------------------------------------------------------------------------------------------
     # input checks
@@ -280,6 +296,17 @@ class EmoDubber(nn.Module):
                                                           batch.lip_lengths, self.cfg.lcl_tau)
             losses["ctc"] = ctc_loss(out["ctc_log_probs"], out["mel_lengths"], batch.phonemes, batch.phoneme_lengths,
                                      self.ctc_head.blank)
+            if self.loss_weights["content"] > 0:
+                if not self._teacher:
+                    raise ShapeError("loss_weights.content > 0 needs a TTS teacher: model.set_content_teacher(tts)")
+                with torch.no_grad():
+                    teacher = self._teacher[0]
+                    t_out = teacher(batch.phonemes, batch.phoneme_lengths, batch.spk_emb, pitch=batch.pitch,
+                                    energy=batch.energy, durations=out["durations"] * MEL_PER_FRAME, mode="tts",
+                                    mel_frames=out["mel_lengths"])
+                    mu_t = t_out["mu"][..., : mu.shape[-1]]
+                    mu_t = nn.functional.pad(mu_t, (0, mu.shape[-1] - mu_t.shape[-1]))
+                losses["content"] = ((mu - mu_t) ** 2 * mask).sum() / (mask.sum() * mu.shape[1]).clamp_min(1)
         else:
             target = torch.log1p(batch.durations.to(mu.dtype))
             losses["duration"] = ((out["log_dur_pred"] - target) ** 2 * pm).sum() / n_ph

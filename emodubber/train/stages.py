@@ -339,6 +339,12 @@ def _train_dubbing_model(cfg: ProfileConfig, name: str, stage_key: str, mcfg: Mo
         if int(os.environ.get("RANK", 0)) == 0:
             print(f"[{name}] partial load from {init}: {len(missing)} missing keys (trained from scratch: "
                   f"{sorted({k.split('.')[0] for k in missing})}), {len(unexpected)} unexpected keys")
+    if model.loss_weights.get("content", 0.0) > 0 and not mcfg.lip_blind:
+        if init is None:
+            raise TrainInputError(f"{name}: model.loss_weights.content > 0 needs the TTS stage as its teacher "
+                                  f"(init_from), but none is given")
+        model.set_content_teacher(EmoDubber.from_pretrained(init))
+        info["content_teacher"] = str(init)
     params = None
     if init is not None and st.init_lr_scale != 1.0:
         # pre-trained weights at lr · init_lr_scale, the new ones (and those the TTS never trained) at lr

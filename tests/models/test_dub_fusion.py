@@ -105,3 +105,20 @@ def test_lpa_dropout_comes_from_the_config():
 def test_bad_fusion_name_is_refused_by_the_config():
     with pytest.raises(ConfigError, match="model.dub_fusion"):
         load_profile("smoke", overrides={"model.dub_fusion": "sideways"}, local=None)
+
+
+def test_content_term_pulls_the_prior_towards_the_frozen_tts(tmp_path):
+    tts, dub, _ = _tts_and_dubber(tmp_path)
+    dub.cfg.loss_weights = {}
+    dub.loss_weights["content"] = 1.0
+    b = make_batch(B=2, F=8)
+    with pytest.raises(Exception, match="teacher"):
+        dub.compute_loss(b)
+    dub.set_content_teacher(tts)
+    assert all(not p.requires_grad for p in tts.parameters())
+    assert not any(k.startswith("_teacher") for k in dub.state_dict())  # the teacher is not saved with the dubber
+    dub.train()
+    losses = dub.compute_loss(b, generator=torch.Generator().manual_seed(0))
+    assert "content" in losses and losses["content"] > 0
+    losses["content"].backward()
+    assert dub.lip_residual.weight.grad.abs().sum() > 0 and tts.sia.proj.weight.grad is None
