@@ -22,14 +22,17 @@ order 1/T; γ (the paper's note: 15) absorbs that scale.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
-from emodubber.config import EMOTIONS, ModelConfig
+from emodubber.config import EMOTIONS, ModelConfig, from_dict
+from emodubber.models.checkpointing import read_model_file
 from emodubber.modules.checks import ShapeError, expect_dim, expect_ndim
 from emodubber.modules.unet1d import SinusoidalPosEmb
 
-__all__ = ["EmotionExpert", "PNGMGuidance", "emotion_index"]
+__all__ = ["EmotionExpert", "PNGMGuidance", "emotion_index", "load_emotion_expert"]
 
 
 def emotion_index(emotion: int | str, n_emotions: int = len(EMOTIONS)) -> int:
@@ -203,3 +206,12 @@ class PNGMGuidance:
             sn = step.flatten(1).norm(dim=1).clamp_min(1e-12)
             step = step * (self.clip * vn / sn).clamp(max=1.0)[:, None, None]
         return v + step
+
+
+def load_emotion_expert(path: str | Path, map_location: str = "cpu") -> nn.Module:
+    """The expert saved by :func:`emodubber.train.expert.train_emotion_expert` (``model.pt`` or a training checkpoint)."""
+    payload = read_model_file(path, "EmotionExpert")
+    c = payload["config"]
+    expert = EmotionExpert(from_dict(ModelConfig, c["model"]), n_mels=c.get("audio", {}).get("n_mels", 80))
+    expert.load_state_dict(payload["state_dict"])
+    return expert.to(map_location).eval()

@@ -20,10 +20,15 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
-from emodubber.config import AudioConfig
+from pathlib import Path
+
+from emodubber.config import AudioConfig, ProfileConfig
+from emodubber.models.checkpointing import read_model_file
 from emodubber.modules.checks import ShapeError
 
 __all__ = [
+    "HiFiGAN",
+    "load_vocoder",
     "mel_filterbank",
     "MelSpectrogram",
     "GriffinLimVocoder",
@@ -279,3 +284,62 @@ def mel_loss(mel_fn: MelSpectrogram, wav_real: torch.Tensor, wav_fake: torch.Ten
     """L1 between log-mels of real and generated audio (HiFi-GAN weighs it by 45)."""
     n = min(wav_real.shape[-1], wav_fake.shape[-1])
     return nn.functional.l1_loss(mel_fn(wav_fake[..., :n]), mel_fn(wav_real[..., :n]))
+
+
+class HiFiGAN(nn.Module):
+    """Generator + MPD + MSD + the mel front end, trained with one optimiser (see :func:`emodubber.train.vocoder.train_vocoder`)."""
+
+    def __init__(self, cfg: ProfileConfig, adversarial: bool = True):
+        super().__init__()
+        self.generator = HiFiGANGenerator(cfg.audio.n_mels, cfg.model.hifigan_channels)
+        self.adversarial = adversarial
+        if adversarial:
+            self.mpd = MultiPeriodDiscriminator()
+            self.msd = MultiScaleDiscriminator()
+        self.mel = MelSpectrogram(cfg.audio)
+
+    def discriminators(self) -> list[nn.Module]:
+        return [self.mpd, self.msd] if self.adversarial else []
+
+    def loss(self, wav: torch.Tensor) -> dict[str, torch.Tensor]:
+        """HiFi-GAN losses on waveform segments. shape: wav [B, N] (N a multiple of the hop)"""
+        with torch.no_grad():
+            mel = self.mel(wav)
+        fake = self.generator(mel)[..., : wav.shape[-1]]
+        l_mel = mel_loss(self.mel, wav, fake)
+        out = {"mel_l1": l_mel.detach()}
+        if not self.adversarial:
+            out["loss"] = 45.0 * l_mel
+            return out
+        # generator terms: the discriminators act as fixed functions (no gradient into them)
+        discs = self.discriminators()
+        for d in discs:
+            d.requires_grad_(False)
+        try:
+            adv = fm = 0.0
+            for d in discs:
+                _, f_real = d(wav)
+                s_fake, f_fake = d(fake)
+                adv = adv + generator_loss(s_fake)
+                fm = fm + feature_loss(f_real, f_fake)
+        finally:
+            for d in discs:
+                d.requires_grad_(True)
+        # discriminator terms: the generated audio is a fixed input (no gradient into the generator)
+        l_d = 0.0
+        for d in discs:
+            s_real, _ = d(wav)
+            s_fake, _ = d(fake.detach())
+            l_d = l_d + discriminator_loss(s_real, s_fake)
+        out.update(gen_adv=adv.detach(), feat=fm.detach(), disc=l_d.detach())
+        out["loss"] = adv + fm + 45.0 * l_mel + l_d
+        return out
+
+
+def load_vocoder(path: str | Path, map_location: str = "cpu") -> nn.Module:
+    """The HiFi-GAN generator saved by :func:`emodubber.train.vocoder.train_vocoder` (mel [B, 80, T] -> wav [B, 160 T])."""
+    payload = read_model_file(path, "HiFiGANGenerator")
+    c = payload["config"]
+    gen = HiFiGANGenerator(c["n_mels"], c["channels"])
+    gen.load_state_dict(payload["state_dict"])
+    return gen.to(map_location).eval()

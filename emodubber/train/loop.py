@@ -22,23 +22,22 @@ events when tensorboard is installed, and ``result.json`` (a summary of the run)
 from __future__ import annotations
 
 import contextlib
-import csv
 import math
-import os
-import random
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from emodubber.config import StageConfig
 from emodubber.train import ddp
 from emodubber.train.checkpoint import CheckpointManager, capture_rng, load_checkpoint, restore_rng
+from emodubber.train.ema import EMA
+from emodubber.train.logs import CSVLog, read_log
+from emodubber.train.sampling import StepBatchSampler, seed_worker
 from emodubber.train.validate import TrainInputError, check_dataset_nonempty
 from emodubber.utils import atomic_write_json, progress
 
@@ -59,67 +58,6 @@ class NonFiniteLossError(TrainError):
 
 class StopTraining(Exception):
     """Raised by a callback to end the run early but cleanly (a checkpoint is written)."""
-
-
-# ------------------------------------------------------------------------------------------------
-# Data order as a function of (seed, step)
-# ------------------------------------------------------------------------------------------------
-
-
-class StepBatchSampler(Sampler):
-    """Batches of indices that depend only on ``(seed, step, rank)``: resuming at step k replays step k.
-
-    The index stream is the concatenation of seeded permutations of ``range(n)`` (epoch ``e`` uses
-    generator seed ``seed * 1_000_003 + e``); global step ``s`` takes stream positions
-    ``[s·G, (s+1)·G)`` with ``G = batch_size · world_size``, and rank ``r`` the ``r``-th slice of
-    ``batch_size`` of them (the role of ``DistributedSampler``: disjoint shards of each global batch).
-    Every sample is seen once per epoch; batches may straddle epochs; ``n < G`` is fine.
-    """
-
-    def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0, total_steps: int | None = None,
-                 rank: int = 0, world_size: int = 1, shuffle: bool = True):
-        if n <= 0:
-            raise TrainInputError("the training set is empty: no batch can be drawn")
-        if batch_size <= 0:
-            raise TrainInputError(f"batch_size must be positive, got {batch_size}")
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.start_step, self.total_steps = start_step, total_steps
-        self.rank, self.world_size, self.shuffle = rank, world_size, shuffle
-        self._perms: dict[int, list[int]] = {}
-
-    def _perm(self, epoch: int) -> list[int]:
-        if epoch not in self._perms:
-            if len(self._perms) > 4:
-                self._perms.clear()
-            if self.shuffle:
-                g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-                self._perms[epoch] = torch.randperm(self.n, generator=g).tolist()
-            else:
-                self._perms[epoch] = list(range(self.n))
-        return self._perms[epoch]
-
-    def batch_indices(self, step: int) -> list[int]:
-        G = self.batch_size * self.world_size
-        start = step * G + self.rank * self.batch_size
-        return [self._perm(p // self.n)[p % self.n] for p in range(start, start + self.batch_size)]
-
-    def __iter__(self) -> Iterator[list[int]]:
-        step = self.start_step
-        while self.total_steps is None or step < self.total_steps:
-            yield self.batch_indices(step)
-            step += 1
-
-    def __len__(self) -> int:
-        if self.total_steps is None:
-            raise TypeError("an endless StepBatchSampler has no length")
-        return max(0, self.total_steps - self.start_step)
-
-
-def seed_worker(worker_id: int) -> None:
-    """``worker_init_fn``: seed python and numpy of a data-loader worker from its torch seed."""
-    s = torch.initial_seed() % 2**32
-    np.random.seed(s)
-    random.seed(s)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -183,33 +121,6 @@ class _LossModule(nn.Module):
         return self.loss_fn(self.model, batch)
 
 
-class EMA:
-    """Exponential moving average of a model's floating-point state (``decay`` per step)."""
-
-    def __init__(self, model: nn.Module, decay: float):
-        self.decay = decay
-        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-    @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        for k, v in model.state_dict().items():
-            s = self.shadow[k]
-            if v.dtype.is_floating_point:
-                s.mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
-            else:
-                s.copy_(v)
-
-    @contextlib.contextmanager
-    def applied(self, model: nn.Module) -> Iterator[None]:
-        """Temporarily load the EMA weights into ``model``."""
-        backup = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        model.load_state_dict(self.shadow)
-        try:
-            yield
-        finally:
-            model.load_state_dict(backup)
-
-
 @torch.no_grad()
 def evaluate_loss(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: torch.device | str = "cpu",
                   max_batches: int | None = None) -> dict[str, float]:
@@ -243,59 +154,6 @@ def evaluate_loss(model: nn.Module, loss_fn: LossFn, loader: Iterable, device: t
         vec = ddp.all_reduce_sum(vec)
     total = float(vec[-1])
     return {k: float(vec[i]) / max(total, 1.0) for i, k in enumerate(keys)}
-
-
-# ------------------------------------------------------------------------------------------------
-# CSV logs
-# ------------------------------------------------------------------------------------------------
-
-
-class _CSVLog:
-    """Append rows to a CSV (header from the first row; later unknown keys are dropped)."""
-
-    def __init__(self, path: Path, keep_until_step: int | None):
-        self.path = path
-        self.fields: list[str] | None = None
-        if path.exists() and keep_until_step is not None:  # resume: drop rows the resumed run replays
-            rows = read_log(path)
-            if rows:
-                self.fields = list(rows[0].keys())
-                with open(path, "w", newline="") as f:
-                    w = csv.DictWriter(f, fieldnames=self.fields)
-                    w.writeheader()
-                    for r in rows:
-                        if float(r.get("step", 0)) <= keep_until_step:
-                            w.writerow(r)
-        elif path.exists():
-            path.unlink()
-
-    def write(self, row: dict) -> None:
-        new = self.fields is None
-        if new:
-            self.fields = list(row.keys())
-        with open(self.path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
-            if new:
-                w.writeheader()
-            w.writerow(row)
-
-
-def read_log(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a ``train_log.csv`` / ``val_log.csv`` with numbers converted to float."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    out = []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            conv = {}
-            for k, v in row.items():
-                try:
-                    conv[k] = float(v)
-                except (TypeError, ValueError):
-                    conv[k] = v
-            out.append(conv)
-    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -526,8 +384,8 @@ class Trainer:
         train_csv = val_csv = writer = None
         if info.is_main:
             keep = self.start_step if resume else None
-            train_csv = _CSVLog(self.out_dir / "train_log.csv", keep)
-            val_csv = _CSVLog(self.out_dir / "val_log.csv", keep)
+            train_csv = CSVLog(self.out_dir / "train_log.csv", keep)
+            val_csv = CSVLog(self.out_dir / "val_log.csv", keep)
             if self.tensorboard:
                 try:
                     from torch.utils.tensorboard import SummaryWriter

@@ -1,0 +1,145 @@
+"""Stage 3: the emotion expert p_ψ(c | φ_t, t) (optionally also reading the prior μ) on OT-CFM interpolants."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from emodubber.config import EMOTIONS, ProfileConfig
+from emodubber.data.dataset import DubbingDataset
+from emodubber.models.checkpointing import write_model_file
+from emodubber.models.dubber import EmoDubber
+from emodubber.models.emotion import EmotionExpert
+from emodubber.train.common import (StageOutput, begin, check_inputs, corpus_datasets, count_parameters, finish,
+                                    make_trainer, model_path, n_speakers, null_context, speech_collate, stage_config,
+                                    stage_dir)
+from emodubber.train.loop import evaluate_loss
+from emodubber.train.validate import TrainInputError
+
+__all__ = ["train_emotion_expert", "evaluate_emotion_expert", "expert_accuracy_curve", "tts_prior_fn"]
+
+
+@torch.no_grad()
+def evaluate_emotion_expert(expert: nn.Module, loader: Any, t: float = 1.0, device: str | torch.device = "cpu",
+                            seed: int = 0, prior_fn: Callable | None = None) -> dict[str, Any]:
+    """Accuracy of p_ψ at flow time ``t`` (t = 1: clean mels) and the confusion matrix (rows = truth).
+
+    φ_t is built as in training (noise at the expert's ``noise_scale``, the sampler's temperature);
+    ``prior_fn(batch) -> μ [B, 80, T]`` feeds an expert conditioned on the prior."""
+    expert.eval()
+    g = torch.Generator().manual_seed(seed)
+    n = len(EMOTIONS)
+    conf = np.zeros((n, n), dtype=np.int64)
+    scale = float(getattr(expert, "noise_scale", 1.0))
+    for b in loader:
+        mel, lengths, y = b.mel.to(device), b.mel_lengths.to(device), b.emotion_ids.to(device)
+        T = mel.shape[-1]
+        mask = (torch.arange(T, device=device)[None] < lengths[:, None]).to(mel.dtype)[:, None]
+        z = torch.randn(mel.shape, generator=g).to(mel) * scale
+        tt = torch.full((mel.shape[0],), float(t), device=device)
+        sm = getattr(expert, "sigma_min", 1e-4)
+        phi = ((1 - (1 - sm) * t) * z + t * mel) * mask
+        kw = {"mu": prior_fn(b.to(device)) * mask} if getattr(expert, "needs_mu", False) else {}
+        pred = expert(phi, tt, mask, **kw).argmax(-1)
+        for a, p in zip(y.tolist(), pred.tolist()):
+            conf[a, p] += 1
+    total = conf.sum()
+    return {"accuracy": float(np.trace(conf) / max(total, 1)), "n": int(total), "confusion": conf.tolist(), "t": t}
+
+
+def expert_accuracy_curve(expert: nn.Module, loader: Any, ts: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0),
+                          device: str | torch.device = "cpu", seed: int = 0,
+                          prior_fn: Callable | None = None) -> list[dict[str, Any]]:
+    """Held-out accuracy of p_ψ against the flow time t (what decides the guidance schedule's ``t_min``)."""
+    return [evaluate_emotion_expert(expert, loader, t, device, seed, prior_fn) for t in ts]
+
+
+def tts_prior_fn(tts: nn.Module) -> Callable:
+    """``prior_fn(batch) -> μ [B, 80, T_mel]``: the frozen TTS's prior for a speech batch, with the true durations
+    and *predicted* pitch and energy (as at inference: the prior does not carry the clip's own emotion)."""
+    tts.eval()
+    for p in tts.parameters():
+        p.requires_grad_(False)
+
+    @torch.no_grad()
+    def prior(batch: Any) -> torch.Tensor:
+        out = tts(batch.phonemes, batch.phoneme_lengths, batch.spk_emb, durations=batch.durations, mode="tts")
+        mu, T = out["mu"], batch.mel.shape[-1]
+        return nn.functional.pad(mu, (0, T - mu.shape[-1])) if mu.shape[-1] < T else mu[..., :T]
+
+    return prior
+
+
+def train_emotion_expert(cfg: ProfileConfig, resume: bool = False, datasets: tuple[Any, Any] | None = None,
+                         test_set: Any = None) -> StageOutput:
+    """Stage 3: p_ψ(c | φ_t, t) on interpolants of the emotional corpus; clean held-out accuracy reported."""
+    begin(cfg)
+    st = stage_config(cfg, "emotion_expert")
+    if datasets is None:
+        train_set, val_set, n_spk = corpus_datasets(cfg, ("emotion",))
+    else:
+        (train_set, val_set), n_spk = datasets, n_speakers(datasets[0])
+    expert = EmotionExpert(cfg.model, n_mels=cfg.audio.n_mels)
+    check = check_inputs(cfg, train_set, val_set, speech_collate, None, n_spk, "emotion_expert")
+    crop = st.crop_frames
+    prior_fn = None
+    if expert.needs_mu:  # the expert reads the prior μ of a frozen TTS beside φ_t
+        tts_file = model_path(cfg, "tts")
+        if not tts_file.exists():
+            raise TrainInputError(f"emotion_expert: model.expert_condition = 'mu' needs the TTS stage's {tts_file}: "
+                                  f"run `emodubber train tts` first")
+        prior_fn = tts_prior_fn(EmoDubber.from_pretrained(tts_file))
+
+    def loss_fn(m, batch):
+        mel, lengths = batch.mel, batch.mel_lengths
+        mu = prior_fn(batch) if prior_fn is not None else None
+        if 0 < crop < mel.shape[-1]:  # random window inside each clip (its emotion is everywhere)
+            start = (torch.rand(mel.shape[0]) * (lengths.cpu() - crop).clamp_min(0).add(1).float()).long()
+            idx = (start[:, None] + torch.arange(crop)[None]).clamp_max(mel.shape[-1] - 1).to(mel.device)
+            take = lambda a: a.gather(2, idx[:, None].expand(-1, a.shape[1], -1))  # noqa: E731
+            mel = take(mel)
+            mu = None if mu is None else take(mu)
+            lengths = (lengths - start.to(lengths.device)).clamp(1, crop)
+        loss, acc = m.loss(mel, lengths, batch.emotion_ids, mu=mu)
+        return {"loss": loss, "acc": acc.detach()}
+
+    def val_fn(m, loader, step):
+        dev = next(m.parameters()).device
+
+        def val_loss(mm, b):
+            mu = prior_fn(b) if prior_fn is not None else None
+            return dict(zip(("loss", "acc"), mm.loss(b.mel, b.mel_lengths, b.emotion_ids, mu=mu)))
+
+        res = evaluate_loss(m, val_loss, loader, dev)
+        res["acc_clean"] = evaluate_emotion_expert(m, loader, 1.0, dev, prior_fn=prior_fn)["accuracy"]
+        res["acc_t0.5"] = evaluate_emotion_expert(m, loader, 0.5, dev, prior_fn=prior_fn)["accuracy"]
+        return res
+
+    tr = make_trainer(cfg, "emotion_expert", expert, loss_fn, train_set, val_set, speech_collate, st,
+                  stage_dir(cfg, "emotion_expert"), cfg.model, val_fn=val_fn, check=check)
+    result = tr.fit(resume=resume)
+    metrics: dict[str, Any] = dict(result.last_val)
+    if test_set is None and datasets is None:
+        try:
+            test_set = DubbingDataset(cfg, "test", "emotion")
+        except (ValueError, FileNotFoundError):
+            test_set = None
+    if test_set is not None and tr.info.is_main:
+        loader = torch.utils.data.DataLoader(test_set, batch_size=32, collate_fn=speech_collate)
+        model = tr.model
+        ctx = tr.ema.applied(model) if tr.ema is not None else null_context()
+        with ctx:
+            curve = expert_accuracy_curve(model, loader, device=tr.device, seed=cfg.seed, prior_fn=prior_fn)
+        for r in curve:
+            metrics[f"test_t{r['t']:g}"] = r
+        metrics["test_accuracy_clean"] = metrics["test_t1"]["accuracy"]
+        metrics["test_accuracy_curve"] = {f"{r['t']:g}": r["accuracy"] for r in curve}
+    config = {"model": dataclasses.asdict(cfg.model), "audio": dataclasses.asdict(cfg.audio)}
+    return finish(cfg, "emotion_expert", tr, result,
+                   lambda p: write_model_file(p, "EmotionExpert", expert.state_dict(), config,
+                                              {"stage": "emotion_expert", "step": result.step}),
+                   metrics, {"parameters": count_parameters(expert), "train_clips": len(train_set)})
