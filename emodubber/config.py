@@ -179,6 +179,9 @@ class ModelConfig:
     expert_dropout: float = 0.0  # dropout on the expert's pooled features
     expert_label_smoothing: float = 0.0  # label smoothing of the expert's cross-entropy
     guidance_t_min: float = 0.0  # PNGM acts only for flow times t >= this (where the expert can see); 0: always
+    # true: the expert stage replaces guidance_t_min by the smallest t of its *validation* accuracy curve at which the
+    # expert is at least halfway from chance to its clean accuracy (emodubber.train.expert.choose_t_min); saved with it
+    guidance_t_min_from_val: bool = False
     guidance_clip: float = 0.0  # > 0: each item's guidance step is scaled down to at most this × ‖v‖ (a deviation)
     # ---- vocoder (emodubber.models.vocoder) -------------------------------------------------
     hifigan_channels: int = 512  # HiFi-GAN initial channels (official V1: 512)

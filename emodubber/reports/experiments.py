@@ -57,6 +57,7 @@ __all__ = [
     "SYSTEMS",
     "CONTROLS",
     "EQUAL_STEPS",
+    "PAPER_FUSION",
     "system_spec",
     "matched_step_checkpoint",
     "TABLE4_METRICS",
@@ -153,9 +154,13 @@ SYSTEMS: dict[str, SystemSpec] = {s.name: s for s in (
 #: Name of the equal-training control: EmoDubber's own training checkpoint at the ablations' step count.
 EQUAL_STEPS = "EmoDubber at the ablations' steps"
 
+#: EmoDubber with the paper's fusion (model.dub_fusion = "paper"), trained by the ablations' recipe and steps
+PAPER_FUSION = "EmoDubber, paper fusion"
+
 #: Controls that are not rows of the paper's Table 4 (the ablations notebook scores them).
 CONTROLS: dict[str, SystemSpec] = {s.name: s for s in (
     SystemSpec(EQUAL_STEPS, "emodubber_equal_steps", stage="dubber", match_steps_of=("no_lcl", "no_pe")),
+    SystemSpec(PAPER_FUSION, "emodubber_paper_fusion", stage="baselines", variant="paper_fusion"),
 )}
 
 

@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 
 from emodubber.config import EMOTIONS
-from emodubber.reports.paper import CURVES, FIG3_EMOTIONS
+from emodubber.reports.paper import CURVES, FIG3_EMOTIONS, METRIC_LABELS
 from emodubber.utils import atomic_path
 from emodubber.viz import EMOTION_COLOURS, draw_mel, to_numpy
 
 __all__ = [
+    "plot_guidance_range",
     "save_figure",
     "intensity_summary",
     "plot_intensity_curves",
@@ -706,5 +707,29 @@ def plot_delta_heatmap(deltas: pd.DataFrame, better: pd.DataFrame,
         ax.set_xticks(range(d.shape[1]), d.columns, rotation=30, ha="right")
         ax.set_yticks(range(d.shape[0]), d.index)
         ax.set_title(f"Setting {k}: ablation − EmoDubber (green: ablation better)")
+    fig.suptitle(title)
+    return _finish(fig, path)
+
+
+def plot_guidance_range(summary: pd.DataFrame, metrics: Sequence[str] = ("IS", "WER", "SECS"),
+                        title: str = "guidance up to the paper's demo range (β = α/4) — ours, synthetic corpus",
+                        path: str | Path | None = None):
+    """One panel per metric, one line per emotion against α, 95 % intervals shaded.
+
+    ``summary``: :func:`emodubber.reports.tables.summarise_per_clip` grouped by (emotion, alpha)."""
+    plt = _plt()
+    metrics = [m for m in metrics if m in summary.columns]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), constrained_layout=True,
+                             squeeze=False)
+    s = summary.reset_index()
+    for ax, m in zip(axes[0], metrics):
+        for emo, g in s.groupby("emotion", sort=False):
+            g = g.sort_values("alpha")
+            ax.plot(g["alpha"], g[m], marker="o", label=str(emo))
+            ci = g[f"{m}_ci"].fillna(0) if f"{m}_ci" in g.columns else 0
+            ax.fill_between(g["alpha"], g[m] - ci, g[m] + ci, alpha=0.15)
+        ax.set_xlabel("α (β = α/4)")
+        ax.set_title(METRIC_LABELS.get(m, m) if m != "IS" else "IS (asked emotion)")
+    axes[0][0].legend(fontsize=8)
     fig.suptitle(title)
     return _finish(fig, path)

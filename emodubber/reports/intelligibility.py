@@ -25,6 +25,8 @@ vocodes them with Griffin-Lim, judges them and returns the per-clip errors and a
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -39,9 +41,10 @@ from emodubber.models.dubber import EmoDubber
 from emodubber.models.vocoder import GriffinLimVocoder
 from emodubber.modules.alignment import fit_durations, sequence_mask
 from emodubber.modules.checks import MEL_PER_FRAME
-from emodubber.utils import progress
+from emodubber.utils import atomic_path, atomic_write_json, progress
 
-__all__ = ["CONDITIONS", "breakdown_mels", "intelligibility_breakdown", "summarise_breakdown"]
+__all__ = ["CONDITIONS", "breakdown_mels", "intelligibility_breakdown", "summarise_breakdown", "breakdown_reading",
+           "plot_breakdown"]
 
 #: condition → (what it is, the question it answers)
 CONDITIONS: dict[str, tuple[str, str]] = {
@@ -111,17 +114,42 @@ def breakdown_mels(dubber: EmoDubber, tts: EmoDubber, batch: Any, n_steps: int =
 
 
 def intelligibility_breakdown(cfg: Any, dubber: EmoDubber, tts: EmoDubber, n_clips: int = 50, split: str = "test",
-                              conditions: Sequence[str] = tuple(CONDITIONS), show_progress: bool = True
+                              conditions: Sequence[str] = tuple(CONDITIONS), show_progress: bool = True,
+                              cache: str | Path | None = None, checkpoints: Sequence[str | Path] = ()
                               ) -> pd.DataFrame:
     """Per clip and condition: word and phone errors of the Griffin-Lim audio (GRID grammar; all-phone PER).
 
     Clips: ``n_clips`` spread evenly over the ``split`` of the dubbing corpus (every speaker represented).
     Returns one row per (clip, condition) with ``word_errors``, ``ref_words``, ``phone_errors``, ``ref_phones``,
     ``wer``, ``per`` and ``dur_exact`` (share of phonemes whose D_p equals the snapped truth, dubber rows).
+    ``cache``: a CSV reused when its key (clips, conditions, sampler settings, seed and the SHA-256 of the
+    ``checkpoints`` the models came from) matches, written atomically otherwise.
     """
     unknown = sorted(set(conditions) - set(CONDITIONS))
     if unknown:
         raise ValueError(f"unknown conditions {unknown}; known: {list(CONDITIONS)}")
+    key = None
+    if cache is not None:
+        from emodubber.metrics.audio_io import sha256_file
+
+        cache = Path(cache)
+        key = {"n_clips": n_clips, "split": split, "conditions": list(conditions), "seed": cfg.seed,
+               "n_steps": cfg.eval.n_steps, "temperature": cfg.eval.temperature,
+               "checkpoints": [sha256_file(p) for p in checkpoints]}
+        key_file = cache.with_suffix(".key.json")
+        if cache.exists() and key_file.exists() and json.loads(key_file.read_text()) == key:
+            return pd.read_csv(cache)
+    df = _breakdown(cfg, dubber, tts, n_clips, split, conditions, show_progress)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cache) as tmp:
+            df.to_csv(tmp, index=False)
+        atomic_write_json(cache.with_suffix(".key.json"), key)
+    return df
+
+
+def _breakdown(cfg: Any, dubber: EmoDubber, tts: EmoDubber, n_clips: int, split: str, conditions: Sequence[str],
+               show_progress: bool) -> pd.DataFrame:
     ds = DubbingDataset(cfg, split, "dubbing")
     idx = sorted({int(i) for i in np.linspace(0, len(ds) - 1, min(n_clips, len(ds))).round()})
     asr, phones = PocketsphinxASR("grammar"), PhoneRecognizer()
@@ -146,14 +174,67 @@ def intelligibility_breakdown(cfg: Any, dubber: EmoDubber, tts: EmoDubber, n_cli
 
 
 def summarise_breakdown(per_clip: pd.DataFrame) -> pd.DataFrame:
-    """Corpus WER and PER (Σ errors / Σ reference units) per condition, in :data:`CONDITIONS` order, with what
-    each condition is and the question it answers."""
+    """Corpus WER and PER in % (Σ errors / Σ reference units) per condition, in :data:`CONDITIONS` order, with
+    what each condition is and the question it answers."""
     out = []
     for c, g in per_clip.groupby("condition", sort=False):
         what, question = CONDITIONS[c]
         out.append({"condition": c, "what": what, "question": question, "clips": len(g),
-                    "WER": corpus_rate(g["word_errors"], g["ref_words"]),
-                    "PER": corpus_rate(g["phone_errors"], g["ref_phones"])})
+                    "WER": 100 * corpus_rate(g["word_errors"], g["ref_words"]),
+                    "PER": 100 * corpus_rate(g["phone_errors"], g["ref_phones"])})
     df = pd.DataFrame(out)
     order = {c: k for k, c in enumerate(CONDITIONS)}
     return df.sort_values("condition", key=lambda s: s.map(order)).set_index("condition")
+
+
+def breakdown_reading(summary: pd.DataFrame, metric: str = "WER") -> str:
+    """A few sentences computed from :func:`summarise_breakdown` (one block per dubber when ``summary`` has a
+    ``dubber`` index level): the gap to the TTS and what each swap says about where it comes from."""
+    blocks = {k: g.droplevel(0) for k, g in summary.groupby(level=0, sort=False)} \
+        if summary.index.nlevels > 1 else {"dubber": summary}
+    out = []
+    for name, s in blocks.items():
+        v = s[metric].to_dict()
+        if not {"dubber", "tts"} <= set(v):
+            continue
+        gap = v["dubber"] - v["tts"]
+        lines = [f"**{name}**: {metric} {v['dubber']:.1f} % against the TTS's {v['tts']:.1f} % "
+                 f"(gap {gap:+.1f} points)."]
+        if {"dubber_mu_gl", "tts_mu_gl"} <= set(v):
+            lines.append(f"(a) μ alone: {v['dubber_mu_gl']:.1f} vs {v['tts_mu_gl']:.1f} % "
+                         f"({v['dubber_mu_gl'] - v['tts_mu_gl']:+.1f}).")
+        if "dubber_mu_tts_dec" in v:
+            lines.append(f"(b) the dubber's μ through the TTS's decoder: {v['dubber_mu_tts_dec']:.1f} % "
+                         f"({v['dubber_mu_tts_dec'] - v['dubber']:+.1f} against the dubber): the "
+                         f"{'decoder' if v['dubber_mu_tts_dec'] < v['dubber'] - 1 else 'μ'} carries the loss.")
+        if {"tts_dubber_dp", "tts_true_snap"} <= set(v):
+            lines.append(f"(c) the TTS on the dubber's D_p: {v['tts_dubber_dp']:.1f} %, on true durations on the "
+                         f"40-ms grid: {v['tts_true_snap']:.1f} %.")
+        if "dubber_true" in v:
+            lines.append(f"(d) the dubber with the true alignment: {v['dubber_true']:.1f} % "
+                         f"({v['dubber_true'] - v['dubber']:+.1f} against MAS on its own attention).")
+        out.append(" ".join(lines))
+    return "\n\n".join(out) or "no dubber/TTS pair in the summary"
+
+
+def plot_breakdown(summary: pd.DataFrame, metrics: Sequence[str] = ("WER", "PER")):
+    """Horizontal bars per condition (one colour per dubber), one panel per metric."""
+    import matplotlib.pyplot as plt
+
+    s = summary if summary.index.nlevels > 1 else pd.concat({"dubber": summary}, names=["dubber"])
+    conds = [c for c in CONDITIONS if c in set(s.index.get_level_values(1))]
+    names = list(dict.fromkeys(s.index.get_level_values(0)))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 0.45 * len(conds) + 1.5),
+                             constrained_layout=True, squeeze=False)
+    h = 0.8 / max(len(names), 1)
+    for ax, m in zip(axes[0], metrics):
+        for k, n in enumerate(names):
+            vals = [s[m].get((n, c), np.nan) for c in conds]
+            ax.barh(np.arange(len(conds)) + k * h, vals, height=h, label=n)
+        ax.set_yticks(np.arange(len(conds)) + h * (len(names) - 1) / 2, [CONDITIONS[c][0] for c in conds],
+                      fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel(f"{m} (%)")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("Where the phones are lost — ours, synthetic corpus")
+    return fig

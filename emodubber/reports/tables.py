@@ -54,6 +54,7 @@ __all__ = [
     "claim_better",
     "claim_close",
     "claim_change_within",
+    "claim_paired_within",
     "claim_increasing",
     "claim_curve_above",
     "claims_check",
@@ -554,6 +555,42 @@ def claim_change_within(summary: pd.DataFrame, reference: str, metric: str, tol:
     return out
 
 
+def claim_paired_within(per_clip: pd.DataFrame, system: str, other: str, metric: str, tol: float,
+                        by: str = "system", setting: Any = None, clip_col: str = "clip_id", level: float = 0.95,
+                        digits: int = 2, unit: str = "points") -> dict[str, Any]:
+    """``system`` is no worse than ``other`` on ``metric`` by more than ``tol``, judged on the paired per-clip
+    difference (the same clips under both rows of ``by``) with three outcomes:
+
+    - **holds** (``holds`` True): the ``level`` t-interval of the mean "worse by" lies entirely ≤ ``tol``;
+    - **fails** (False): it lies entirely > ``tol``;
+    - **undecided** (None): it straddles ``tol`` (too few clips to tell), said so in ``outcome``.
+
+    ``per_clip``: long frame with columns ``by``, ``clip_col``, ``metric`` (and ``setting`` when given).
+    """
+    df = per_clip if setting is None or "setting" not in per_clip.columns else per_clip[per_clip["setting"] == setting]
+    a = df[df[by] == system].groupby(clip_col)[metric].mean()
+    b = df[df[by] == other].groupby(clip_col)[metric].mean()
+    common = a.index.intersection(b.index)
+    d = (a[common] - b[common]).to_numpy(dtype=float)
+    d = d[~np.isnan(d)]
+    if not HIGHER_IS_BETTER.get(metric, True):
+        worse = d
+    else:
+        worse = -d
+    where = f" (setting {setting})" if setting is not None else ""
+    claim = f"{metric} of {system} within {tol:g} {unit} of {other}{where}, paired per clip"
+    if len(worse) < 2:
+        return {"claim": claim, "measured": f"{len(worse)} paired clip(s)", "holds": None, "outcome": "undecided"}
+    mean, half = float(worse.mean()), _ci_half(worse, level)
+    lo, hi = mean - half, mean + half
+    holds = True if hi <= tol else False if lo > tol else None
+    outcome = {True: "holds", False: "fails", None: "undecided"}[holds]
+    return {"claim": claim,
+            "measured": f"worse by {_fmt(mean, digits)} [{_fmt(lo, digits)}, {_fmt(hi, digits)}] "
+                        f"({level:.0%} interval, {len(worse)} paired clips; limit {tol:g})",
+            "holds": holds, "outcome": outcome}
+
+
 def claim_increasing(spearman: pd.DataFrame, min_rho: float = 0.0, max_p: float | None = 0.05,
                      curves: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """One claim per (emotion, curve) of :func:`emodubber.reports.figures.spearman_table`: IS rises with α.
@@ -623,8 +660,8 @@ def claims_check(*groups: Any) -> pd.DataFrame:
         else:
             rows.extend(dict(x) for x in g)
     df = pd.DataFrame(rows, columns=sorted({k for r in rows for k in r},
-                                           key=lambda k: ["claim", "measured", "holds", "ci_separated"].index(k)
-                                           if k in ("claim", "measured", "holds", "ci_separated") else 9))
+                                           key=lambda k: ["claim", "measured", "holds", "outcome", "ci_separated"].index(k)
+                                           if k in ("claim", "measured", "holds", "outcome", "ci_separated") else 9))
     if "holds" not in df.columns:
         df["holds"] = pd.Series(dtype=object)
     return df
@@ -645,6 +682,7 @@ def write_claims(claims: pd.DataFrame, name: str, out_dir: str | Path, record: A
         "n_hold": sum(h is True for h in hold),
         "n_fail": sum(h is False for h in hold),
         "n_unknown": sum(h is None for h in hold),
+        "n_undecided": sum(r.get("outcome") == "undecided" for r in recs),
     }
     return atomic_write_json(Path(out_dir) / f"{name}.claims.json", payload)
 
@@ -662,14 +700,23 @@ ABLATION_EXPECTATIONS: dict[str, tuple[str, ...]] = {
 
 
 def iron_triangle_claims(summary: pd.DataFrame, system: str = "EmoDubber", baseline: str = "lip-blind TTS",
-                         setting: Any = None, wer_tol: float = 2.0, per_tol: float = 2.0) -> pd.DataFrame:
-    """Sync without mumbling: ``system`` beats ``baseline`` on LSE-C, LSE-D and MCD while WER and PER
-    stay within ``wer_tol`` / ``per_tol`` points (WER/PER in %, see :func:`from_evaluate`)."""
+                         setting: Any = None, wer_tol: float = 2.0, per_tol: float = 2.0,
+                         per_clip: pd.DataFrame | None = None, max_offset: float | None = 0.5) -> pd.DataFrame:
+    """Sync without mumbling: ``system`` beats ``baseline`` on LSE-C, LSE-D and MCD, its mean |AV offset| is
+    ≤ ``max_offset`` frames, while WER and PER stay within ``wer_tol`` / ``per_tol`` points (WER/PER in %, see
+    :func:`from_evaluate`). With ``per_clip`` the "within" claims are paired per clip with three outcomes
+    (:func:`claim_paired_within`); without it they compare the means."""
     metrics = [m for m in ("LSE-C", "LSE-D", "MCD") if m in summary.columns]
     parts: list[Any] = [claim_better(summary, system, baseline, metrics, setting)]
+    if max_offset is not None and "abs_av_offset" in summary.columns:
+        v = float(_lookup(summary, system, setting)["abs_av_offset"])
+        where = f" (setting {setting})" if setting is not None else ""
+        parts.append({"claim": f"mean |AV offset| of {system} ≤ {max_offset:g} frame{where}",
+                      "measured": f"{_fmt(v)} frames", "holds": None if math.isnan(v) else bool(v <= max_offset)})
     for m, tol in (("WER", wer_tol), ("PER", per_tol)):
         if m in summary.columns:
-            parts.append(claim_close(summary, system, baseline, m, tol, setting))
+            parts.append(claim_close(summary, system, baseline, m, tol, setting) if per_clip is None else
+                         claim_paired_within(per_clip, system, baseline, m, tol, setting=setting))
     return claims_check(*parts)
 
 
@@ -685,13 +732,24 @@ def ablation_claims(summary: pd.DataFrame, full: str = "EmoDubber", setting: Any
 
 
 def emotion_quality_claims(summary: pd.DataFrame, reference: str = "neutral", wer_tol: float = 2.0,
-                           secs_tol: float = 2.0, per_tol: float | None = None) -> pd.DataFrame:
+                           secs_tol: float = 2.0, per_tol: float | None = None,
+                           per_clip: pd.DataFrame | None = None) -> pd.DataFrame:
     """Table 5: under guidance each emotion's WER rises ≤ ``wer_tol`` points and SECS falls ≤ ``secs_tol``
-    points against ``reference`` (and PER ≤ ``per_tol`` when given). ``summary`` is indexed by emotion."""
+    points against ``reference`` (and PER ≤ ``per_tol`` when given). ``summary`` is indexed by emotion.
+    With ``per_clip`` (columns emotion, clip_id, metrics) each limit is judged on the paired per-clip
+    difference with three outcomes (:func:`claim_paired_within`)."""
     parts: list[Any] = []
     for m, tol in (("WER", wer_tol), ("SECS", secs_tol), ("PER", per_tol)):
-        if tol is not None and m in summary.columns:
+        if tol is None or m not in summary.columns:
+            continue
+        if per_clip is None:
             parts.append(claim_change_within(summary, reference, m, tol))
+            continue
+        verb = "falls" if HIGHER_IS_BETTER.get(m, True) else "rises"
+        for e in (r for r in summary.index if r != reference):
+            c = claim_paired_within(per_clip, e, reference, m, tol, by="emotion")
+            c["claim"] = f"{e}: {m} {verb} ≤ {tol:g} points against {reference}, paired per clip"
+            parts.append(c)
     return claims_check(*parts)
 
 

@@ -24,6 +24,9 @@ BASELINES: dict[str, dict[str, Any]] = {
     "lip_blind": {"lip_blind": True},
     "no_lcl": {"use_lpa_loss": False},
     "no_pe": {"use_pe": False},
+    # the paper's fusion (H = Up×4(Linear([O_p; O_s^v]))) where the profile uses the residual one: the "before" of
+    # the intelligibility comparison (notebook 16), trained as long as the ablations
+    "paper_fusion": {"dub_fusion": "paper"},
 }
 
 

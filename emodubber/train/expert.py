@@ -20,7 +20,10 @@ from emodubber.train.common import (StageOutput, begin, check_inputs, corpus_dat
 from emodubber.train.loop import evaluate_loss
 from emodubber.train.validate import TrainInputError
 
-__all__ = ["train_emotion_expert", "evaluate_emotion_expert", "expert_accuracy_curve", "tts_prior_fn"]
+__all__ = ["train_emotion_expert", "evaluate_emotion_expert", "expert_accuracy_curve", "tts_prior_fn", "choose_t_min"]
+
+#: the flow times at which the expert's accuracy is measured (validation: the schedule; test: the report)
+T_GRID = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
 @torch.no_grad()
@@ -51,11 +54,26 @@ def evaluate_emotion_expert(expert: nn.Module, loader: Any, t: float = 1.0, devi
     return {"accuracy": float(np.trace(conf) / max(total, 1)), "n": int(total), "confusion": conf.tolist(), "t": t}
 
 
-def expert_accuracy_curve(expert: nn.Module, loader: Any, ts: Sequence[float] = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0),
+def expert_accuracy_curve(expert: nn.Module, loader: Any, ts: Sequence[float] = T_GRID,
                           device: str | torch.device = "cpu", seed: int = 0,
                           prior_fn: Callable | None = None) -> list[dict[str, Any]]:
     """Held-out accuracy of p_ψ against the flow time t (what decides the guidance schedule's ``t_min``)."""
     return [evaluate_emotion_expert(expert, loader, t, device, seed, prior_fn) for t in ts]
+
+
+def choose_t_min(curve: Sequence[dict[str, Any]], n_classes: int = len(EMOTIONS)) -> float:
+    """PNGM's ``t_min`` from a *validation* accuracy curve (``[{"t", "accuracy"}]``): the smallest t from which on
+    the expert is at least halfway from chance (1 / ``n_classes``) to its accuracy on clean mels (the largest t),
+    i.e. where its gradient starts to point at the emotion rather than at noise. 0 when it sees from the start."""
+    pts = sorted((float(r["t"]), float(r["accuracy"])) for r in curve)
+    if not pts:
+        raise ValueError("choose_t_min: empty accuracy curve")
+    chance = 1.0 / n_classes
+    bar = chance + 0.5 * (pts[-1][1] - chance)
+    for i, (t, _) in enumerate(pts):
+        if all(a >= bar for _, a in pts[i:]):
+            return 0.0 if i == 0 else min(t, 0.99)
+    return min(pts[-1][0], 0.99)
 
 
 def tts_prior_fn(tts: nn.Module) -> Callable:
@@ -138,7 +156,16 @@ def train_emotion_expert(cfg: ProfileConfig, resume: bool = False, datasets: tup
             metrics[f"test_t{r['t']:g}"] = r
         metrics["test_accuracy_clean"] = metrics["test_t1"]["accuracy"]
         metrics["test_accuracy_curve"] = {f"{r['t']:g}": r["accuracy"] for r in curve}
-    config = {"model": dataclasses.asdict(cfg.model), "audio": dataclasses.asdict(cfg.audio)}
+    model_cfg = dataclasses.asdict(cfg.model)
+    if cfg.model.guidance_t_min_from_val and tr.info.is_main:  # the schedule is chosen on validation clips
+        vloader = torch.utils.data.DataLoader(val_set, batch_size=32, collate_fn=speech_collate)
+        with tr.ema.applied(tr.model) if tr.ema is not None else null_context():
+            vcurve = expert_accuracy_curve(tr.model, vloader, device=tr.device, seed=cfg.seed, prior_fn=prior_fn)
+        t_min = choose_t_min(vcurve, cfg.model.n_emotions)
+        model_cfg["guidance_t_min"] = expert.guidance_t_min = t_min
+        metrics["val_accuracy_curve"] = {f"{r['t']:g}": r["accuracy"] for r in vcurve}
+        metrics["guidance_t_min"] = t_min
+    config = {"model": model_cfg, "audio": dataclasses.asdict(cfg.audio)}
     return finish(cfg, "emotion_expert", tr, result,
                    lambda p: write_model_file(p, "EmotionExpert", expert.state_dict(), config,
                                               {"stage": "emotion_expert", "step": result.step}),

@@ -65,5 +65,15 @@ def test_summary_is_corpus_rates_in_condition_order():
     ])
     s = summarise_breakdown(per_clip)
     assert list(s.index) == ["dubber", "tts"]
-    assert s.loc["dubber", "WER"] == pytest.approx(2 / 12) and s.loc["dubber", "PER"] == pytest.approx(6 / 30)
+    assert s.loc["dubber", "WER"] == pytest.approx(100 * 2 / 12) and s.loc["dubber", "PER"] == pytest.approx(100 * 6 / 30)
     assert s.loc["dubber", "clips"] == 2
+
+
+def test_reading_names_the_gap_and_each_swap():
+    from emodubber.reports.intelligibility import breakdown_reading
+
+    per_clip = pd.DataFrame([{"condition": c, "word_errors": e, "ref_words": 100, "phone_errors": e, "ref_phones": 100}
+                             for c, e in (("dubber", 15), ("tts", 7), ("dubber_mu_gl", 40), ("tts_mu_gl", 30),
+                                          ("dubber_mu_tts_dec", 9), ("dubber_true", 12))])
+    text = breakdown_reading(pd.concat({"EmoDubber": summarise_breakdown(per_clip)}, names=["dubber"]))
+    assert "gap +8.0 points" in text and "the decoder carries the loss" in text and "(d)" in text

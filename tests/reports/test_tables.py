@@ -256,3 +256,29 @@ def test_ablation_reading_names_losses_gains_and_unequal_training():
     budgets = pd.DataFrame({"model": ["w/o PE", "EmoDubber"], "steps": [160, 680], "status": ["time_budget", "done"]})
     assert "not a clean ablation" in ablation_reading(ablation_deltas(summary, "EmoDubber"), budgets)
     assert "comparable" in ablation_reading(ablation_deltas(summary, "EmoDubber"), budgets.assign(steps=[650, 680]))
+
+
+def test_paired_limit_claim_has_three_outcomes():
+    """Holds when the whole interval of the paired difference is inside the limit, fails when it is beyond,
+    undecided when it straddles; pairing removes the clip-to-clip spread that unpaired means keep."""
+    from emodubber.reports.tables import claim_paired_within, emotion_quality_claims
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 40, 60)  # large spread between clips
+
+    def frame(shift, noise):
+        d = shift + rng.normal(0, noise, 60)
+        return pd.concat([pd.DataFrame({"system": "A", "clip_id": range(60), "WER": base + d}),
+                          pd.DataFrame({"system": "B", "clip_id": range(60), "WER": base})])
+
+    assert claim_paired_within(frame(0.5, 1.0), "A", "B", "WER", 2.0)["outcome"] == "holds"
+    assert claim_paired_within(frame(5.0, 1.0), "A", "B", "WER", 2.0)["outcome"] == "fails"
+    c = claim_paired_within(frame(2.0, 8.0), "A", "B", "WER", 2.0)
+    assert c["outcome"] == "undecided" and c["holds"] is None
+    # SECS: higher is better, so a drop counts as "worse"
+    secs = pd.concat([pd.DataFrame({"emotion": "neutral", "clip_id": range(60), "SECS": base + 50}),
+                      pd.DataFrame({"emotion": "sad", "clip_id": range(60), "SECS": base + 45})])
+    assert claim_paired_within(secs, "sad", "neutral", "SECS", 2.0, by="emotion")["outcome"] == "fails"
+    summary = summarise_per_clip(secs, group_cols=("emotion",), metrics=["SECS"])
+    claims = emotion_quality_claims(summary, per_clip=secs)
+    assert list(claims["outcome"]) == ["fails"] and "paired" in claims["claim"][0]

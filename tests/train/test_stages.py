@@ -93,7 +93,7 @@ def test_bad_inputs_refused_before_training(tmp_path, data):
 def test_emotion_expert_learns_fake_emotions(tmp_path):
     cfg = _cfg(tmp_path, **{"train.emotion_expert.steps": 60, "train.emotion_expert.batch_size": 16,
                             "train.emotion_expert.lr": 3e-3, "train.emotion_expert.val_every": 30,
-                            "train.emotion_expert.warmup_steps": 5})
+                            "train.emotion_expert.warmup_steps": 5, "model.guidance_t_min_from_val": True})
     tr = fake_items(64, video=False)
     out = stages.train_emotion_expert(cfg, datasets=(tr, fake_items(14, video=False, seed=1)),
                                       test_set=fake_items(28, video=False, seed=2))
@@ -102,6 +102,22 @@ def test_emotion_expert_learns_fake_emotions(tmp_path):
     assert sum(map(sum, conf)) == 28
     expert = stages.load_emotion_expert(out.model_path)
     assert expert(torch.zeros(2, 80, 40), torch.ones(2)).shape == (2, 7)
+    # the guidance schedule was chosen on the validation curve and travels with the saved expert
+    assert set(out.metrics["val_accuracy_curve"]) >= {"0", "1"}
+    assert expert.guidance_t_min == out.metrics["guidance_t_min"] and 0.0 <= expert.guidance_t_min < 1.0
+
+
+def test_choose_t_min_starts_where_the_expert_is_halfway_to_its_clean_accuracy():
+    from emodubber.train.expert import choose_t_min
+
+    curve = [{"t": 0.0, "accuracy": 0.15}, {"t": 0.2, "accuracy": 0.3}, {"t": 0.4, "accuracy": 0.55},
+             {"t": 0.6, "accuracy": 0.8}, {"t": 1.0, "accuracy": 0.9}]
+    # halfway from chance (1/7) to 0.9 is ~0.52: first reached, and kept, at t = 0.4
+    assert choose_t_min(curve) == 0.4
+    assert choose_t_min([{"t": 0.0, "accuracy": 0.9}, {"t": 1.0, "accuracy": 0.9}]) == 0.0
+    # a dip after the bar was crossed moves t_min past it
+    dip = curve[:2] + [{"t": 0.4, "accuracy": 0.6}, {"t": 0.6, "accuracy": 0.4}, {"t": 1.0, "accuracy": 0.9}]
+    assert choose_t_min(dip) == 0.99
 
 
 def test_vocoder_generator_only_and_compare(tmp_path):
