@@ -147,6 +147,10 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
             f"| `{profile}` | {rec.get('seed', '?')} | `{rec.get('commit', '?')}` | {machine} "
             f"| {rec.get('started', '?')} | {rec.get('ended') or '—'} | {wall_s} | {rec.get('status', '?')} |\n",
         ]
+        speed = (rec.get("extra") or {}).get("host_speed")
+        if speed:
+            md.append("\nHost speed: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in speed.items())
+                      + " (`emodubber.reports.host`: a slow host is told from a different run).\n")
         steps = rec.get("steps") or []
         if steps:
             md += ["\n| notebook | seconds | status |\n", "|---|---|---|\n"]

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import yaml
 
 from emodubber.config import ConfigError, load_profile, repo_root
+from emodubber.reports.host import host_speed
 from emodubber.reports.provenance import RunRecord
 from emodubber.tools import require_module
 from emodubber.utils import atomic_write_json
@@ -236,6 +237,7 @@ def run_suite(
                              **({"params": applied} if params else {})})
         log(f"[{k}/{len(entries)}] {e.name:<32} ok  {dt:7.1f} s")
         sys.stdout.flush()
+    record.extra["host_speed"] = host_speed(cfg.reports_dir)  # a slow run told from a different one
     record.finish("ok")
     atomic_write_json(record_path, record.as_dict())
     full = cfg.reports_dir / "run_record.json"
