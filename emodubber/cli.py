@@ -37,6 +37,15 @@ def _reproduce(args: argparse.Namespace) -> int:
     from emodubber.reports.suite import SuiteError, parse_params, run_suite
     from emodubber.reports.verify import compare_reports, format_differences, snapshot_tables
 
+    if args.combine_parts:
+        from emodubber.reports.suite import combine_parts
+
+        try:
+            combine_parts(args.profile, since=args.since)
+        except SuiteError as e:
+            print(f"emodubber reproduce: {e}", file=sys.stderr)
+            return 1
+        return 0
     snapshot = None
     if args.check:
         cfg, ref = _reference(args)
@@ -96,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--check", action="store_true",
                    help="compare every number of the new tables with the reference ones and print what differs "
                         "(exit 1 when something does)")
+    r.add_argument("--combine-parts", action="store_true",
+                   help="run nothing: write one run record (and the index) from the partial runs' records, e.g. of "
+                        "notebooks run side by side with --only")
+    r.add_argument("--since", metavar="ISO_TIME", help="with --combine-parts: only parts started at or after this")
     _tolerance_args(r)
     r.set_defaults(func=_reproduce)
 

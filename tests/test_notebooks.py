@@ -167,3 +167,23 @@ def test_hygiene_flags_a_parameter_papermill_cannot_read(tmp_path):
     assert any("papermill cannot read the parameter line 'N = 100" in p
                for p in hygiene_problems(tmp_path / "bad.ipynb"))
     assert hygiene_problems(tmp_path / "good.ipynb") == []
+
+
+def test_parts_run_side_by_side_combine_into_one_record(tmp_path, monkeypatch):
+    """Two --only parts make one run record (every notebook, in suite order, with its part's commit); a notebook
+    that no part ran is refused."""
+    from emodubber.reports.suite import SuiteError, combine_parts
+
+    suite = _toy_suite(tmp_path, fail=False)
+    reports = _reports_in(tmp_path, monkeypatch)
+    run_suite("smoke", suite=suite, only=["03"], log=lambda s: None)
+    with pytest.raises(SuiteError, match="01_good, 02_bad"):
+        combine_parts("smoke", suite=suite, log=lambda s: None)
+    run_suite("smoke", suite=suite, only=["01", "02"], log=lambda s: None)
+    rec = combine_parts("smoke", suite=suite, log=lambda s: None)
+    assert [s["notebook"] for s in rec["steps"]] == ["01_good", "02_bad", "03_after"]
+    assert len(rec["extra"]["parts"]) == 2 and all(s["commit"] for s in rec["steps"])
+    assert rec["wall_time_s"] >= max(p["wall_time_s"] for p in rec["extra"]["parts"]) - 1
+    saved = json.loads((reports / "run_record.json").read_text())
+    assert saved["kind"] == "notebook-suite (in parts)"
+    assert "Run in 2 parts" in (reports / "README.md").read_text()

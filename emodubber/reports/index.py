@@ -152,6 +152,13 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
             md.append("\nHost speed: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in speed.items())
                       + " (`emodubber.reports.host`: a slow host is told from a different run).\n")
         steps = rec.get("steps") or []
+        parts = (rec.get("extra") or {}).get("parts")
+        if parts:
+            md.append(f"\nRun in {len(parts)} parts (`emodubber reproduce --only ...`, some side by side on the two "
+                      "cores, then `--combine-parts`); the wall time above spans the first start to the last end.\n\n")
+            md += ["| part | notebooks | commit | started | ended | seconds |\n", "|---|---|---|---|---|---|\n"]
+            md += [f"| {i} | {', '.join(p.get('notebooks') or [])} | `{p.get('commit', '?')}` | {p.get('started', '?')} "
+                   f"| {p.get('ended', '?')} | {p.get('wall_time_s', '?')} |\n" for i, p in enumerate(parts, 1)]
         if steps:
             md += ["\n| notebook | seconds | status |\n", "|---|---|---|\n"]
             md += [f"| {s.get('notebook', '?')} | {s.get('seconds', '?')} | {s.get('status', '?')} |\n" for s in steps]

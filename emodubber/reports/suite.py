@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -136,7 +137,59 @@ def _kernel_name(preferred: str) -> str:
     return name
 
 
-def _write_index(cfg, record: dict, suite, log: Callable[[str], None]) -> None:
+def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | Path | None = None,
+                  log: Callable[[str], None] = print) -> dict[str, Any]:
+    """One run record for a suite run made of partial runs (``--only``, e.g. parallel tracks on the two cores).
+
+    Reads the ``run_record_<first notebook>.json`` parts started at or after ``since`` (ISO time; default: all),
+    keeps for each notebook the latest part that ran it, and writes ``run_record.json`` and the index: steps in
+    suite order, each naming its part's commit; started / ended the first part's start and the last part's end
+    (wall time: that span, parts overlapping); ``extra.parts`` lists the parts. Every notebook of the suite must
+    have run without failure, else :class:`SuiteError` names the missing ones.
+    """
+    cfg = load_profile(profile)
+    entries = load_suite(suite)
+    parts = []
+    for p in sorted(cfg.reports_dir.glob("run_record_*.json")):
+        rec = json.loads(p.read_text())
+        if rec.get("status") == "ok" and (since is None or str(rec.get("started")) >= since):
+            parts.append(rec)
+    parts.sort(key=lambda r: str(r.get("started")))
+    latest: dict[str, tuple[dict, dict]] = {}
+    for rec in parts:
+        for st in rec.get("steps") or []:
+            if st.get("status") == "ok":
+                latest[st["notebook"]] = (rec, st)
+    missing = [e.name for e in entries if e.name not in latest]
+    if missing:
+        raise SuiteError(f"no successful part ran {', '.join(missing)}")
+    used = {id(r): r for r, _ in latest.values()}.values()
+    first = min(used, key=lambda r: str(r["started"]))
+    last = max(used, key=lambda r: str(r.get("ended") or r["started"]))
+    commits = list(dict.fromkeys(r.get("commit") for r in sorted(used, key=lambda r: str(r["started"]))))
+    started, ended = datetime.fromisoformat(first["started"]), datetime.fromisoformat(last["ended"])
+    record = {
+        "profile": cfg.name, "seed": first.get("seed"), "kind": "notebook-suite (in parts)",
+        "commit": ", ".join(str(c) for c in commits), "version": first.get("version"),
+        "machine": first.get("machine"), "started": first["started"], "ended": last["ended"],
+        "wall_time_s": round((ended - started).total_seconds(), 2),
+        "steps": [{**latest[e.name][1], "commit": latest[e.name][0].get("commit"),
+                   "part_started": latest[e.name][0].get("started")} for e in entries],
+        "status": "ok",
+        "extra": {"notebooks": [e.name for e in entries],
+                  "parts": [{"notebooks": [s["notebook"] for s in r.get("steps") or []], "commit": r.get("commit"),
+                             "started": r.get("started"), "ended": r.get("ended"),
+                             "wall_time_s": r.get("wall_time_s")} for r in sorted(used, key=lambda r: str(r["started"]))],
+                  "host_speed": (last.get("extra") or {}).get("host_speed")},
+    }
+    atomic_write_json(cfg.reports_dir / "run_record.json", record)
+    _write_index(cfg, record, suite, log, reruns=False)
+    log(f"suite {cfg.name}: {len(record['steps'])} notebooks from {len(record['extra']['parts'])} parts, "
+        f"{record['wall_time_s'] / 60:.1f} min from first start to last end")
+    return record
+
+
+def _write_index(cfg, record: dict, suite, log: Callable[[str], None], reruns: bool = True) -> None:
     """``reports/<profile>/README.md`` (and ``reports/README.md`` for ``cpu``, the committed profile):
     every paper artefact mapped to its file, the claims and their verdicts, the full run's record and the
     partial re-runs made since."""
@@ -144,7 +197,7 @@ def _write_index(cfg, record: dict, suite, log: Callable[[str], None]) -> None:
 
     entries = load_suite(suite)
     title = f"Reproduction reports — profile `{cfg.name}`"
-    reruns = partial_reruns(cfg.reports_dir, record)
+    reruns = partial_reruns(cfg.reports_dir, record) if reruns else []
     budgets = load_budgets(cfg.name, suite)
     written = [write_reports_readme(cfg.reports_dir, entries, run_record=record, title=title, reruns=reruns,
                                     budgets=budgets)]
