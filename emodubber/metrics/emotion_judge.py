@@ -15,7 +15,7 @@ Network (shape lines on ``forward``): 4 Conv1d-BN-ReLU blocks over the input cha
 masked mean + std pooling over time, a Linear → ReLU embedding, a Linear classifier.
 
 Input (:func:`_features`, :func:`_input`), per 10-ms frame: 80 log-mel rows — of WORLD's F0-adaptive
-spectral envelope (``judges.emotion_judge_envelope``; CheapTrick, :func:`emodubber.data.features.envelope_log_mel`)
+spectral envelope (``judges.emotion_judge_envelope``; CheapTrick, :func:`emodubber.data.acoustics.envelope_log_mel`)
 or of the STFT — liftered to ``judges.emotion_judge_lifter`` cepstra, then (``judges.emotion_judge_prosody``)
 a log-F0 row (pyworld, 0 where unvoiced) and the voicing flag; every row normalised with train-set mean / std
 stored in the checkpoint. With ``judges.emotion_judge_relative`` the judge is **speaker-relative**: the mel
@@ -165,7 +165,7 @@ def lifter_mel(mel: np.ndarray, n_cepstra: int) -> np.ndarray:
 def _features(audio: AudioInput, a: AudioConfig, lifter: int = 0, envelope: bool = False) -> tuple:
     """(log-mel ``[n_mels, T]``, log-F0 ``[T]`` (0 where unvoiced), voicing ``bool [T]``) of one clip: the
     log-mel of the STFT or (``envelope``) of WORLD's F0-adaptive envelope, liftered to ``lifter`` cepstra (> 0)."""
-    from emodubber.data.features import envelope_log_mel, log_mel, world_f0
+    from emodubber.data.acoustics import envelope_log_mel, log_mel, world_f0
 
     n = len(audio.wav) // a.hop_length
     f0, t = world_f0(audio.wav, a.sample_rate, a.hop_length)

@@ -217,7 +217,7 @@ def _pulse_vowel(f0: float, seconds: float = 1.0, sr: int = 16000, gain: float =
 def test_world_envelope_log_mel_does_not_hear_the_pitch_the_stft_log_mel_does():
     """The same vowel at 110 and 165 Hz: the STFT log-mel differs by its harmonics, WORLD's envelope hardly."""
     from emodubber.config import AudioConfig
-    from emodubber.data.features import envelope_log_mel, log_mel
+    from emodubber.data.acoustics import envelope_log_mel, log_mel
 
     a = AudioConfig()
     lo, hi = _pulse_vowel(110.0), _pulse_vowel(165.0)
