@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import json
 import os
 import platform
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 __all__ = ["seed_everything", "atomic_path", "atomic_write_text", "atomic_write_json", "progress",
-           "git_commit", "machine_info", "warp_axis"]
+           "git_commit", "machine_info", "warp_axis", "now_iso"]
 
 
 def seed_everything(seed: int) -> None:
@@ -131,3 +132,8 @@ def warp_axis(x: Any, factor: float, axis: int = 0) -> Any:
     shape[axis] = n
     w = (src - i0).astype(x.dtype).reshape(shape)
     return np.take(x, i0, axis=axis) * (1 - w) + np.take(x, i1, axis=axis) * w
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 to the second (``2026-01-01T12:00:00+00:00``)."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

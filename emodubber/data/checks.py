@@ -16,10 +16,13 @@ Per clip, from the cached features (no re-extraction):
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 
+from emodubber.data.features import MANIFESTS, feature_path, load_index
+from emodubber.data.manifest import read_manifest
 from emodubber.text.symbols import SILENCES
 
 __all__ = ["frame_db", "silence_contrast_db", "onset_offset_errors_ms", "mouth_opening", "mouth_audio_correlation",
@@ -114,9 +117,6 @@ def mouth_audio_correlation(rois: np.ndarray, mel: np.ndarray, mel_per_frame: in
 
 def run_checks(cfg, corpus: str = "dubbing", split: str = "all", max_clips: int | None = None) -> dict[str, Any]:
     """Run every check on a prepared corpus split: ``{"rows": [per clip], "summary": {...}}``."""
-    from emodubber.data.features import feature_path, load_index
-    from emodubber.data.manifest import read_manifest
-
     index = load_index(cfg, corpus)["clips"]
     rows = []
     for rec in read_manifest(cfg.corpus_dir / f"{corpus}.jsonl"):
@@ -155,12 +155,7 @@ def run_checks(cfg, corpus: str = "dubbing", split: str = "all", max_clips: int 
 def corpus_frame(cfg):
     """One row per manifest clip (``part`` = dubbing / emotion): speaker, emotion, intensity, split,
     duration, whether it has features and, if skipped, why (a ``pandas.DataFrame``)."""
-    import json
-
     import pandas as pd
-
-    from emodubber.data.features import MANIFESTS
-    from emodubber.data.manifest import read_manifest
 
     rows = []
     for part in MANIFESTS:

@@ -8,17 +8,24 @@ clips and features.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 import time
+
+import yaml
+
+from emodubber.config import ConfigError, load_profile
+from emodubber.data.chem import build_chem_manifest
+from emodubber.data.features import extract_features
+from emodubber.data.grid import build_grid_manifest
+from emodubber.data.manifest import ManifestError
+from emodubber.data.synth.builder import build_synthetic_corpus
 
 __all__ = ["register", "prepare"]
 
 
 def _parse_sets(items: list[str] | None) -> dict:
-    import yaml
-
-    from emodubber.config import ConfigError
-
     out = {}
     for it in items or []:
         if "=" not in it:
@@ -30,24 +37,16 @@ def _parse_sets(items: list[str] | None) -> dict:
 
 def prepare(cfg, force: bool = False, features: bool = True, show_progress: bool = True) -> dict:
     """Corpus (synthetic build or real-corpus scan) + features for ``cfg``; returns a summary dict."""
-    from emodubber.data.features import extract_features
-
     t0 = time.time()
     summary: dict = {"profile": cfg.name, "kind": cfg.corpus.kind, "corpus_dir": str(cfg.corpus_dir)}
     if cfg.corpus.kind == "synthetic":
-        from emodubber.data.synth.builder import build_synthetic_corpus
-
         built = build_synthetic_corpus(cfg, force=force, show_progress=show_progress)
         summary["corpus"] = {k: built[k] for k in ("n_dubbing", "n_emotion", "n_built", "n_reused", "n_failed",
                                                    "seconds") if k in built}
     elif cfg.corpus.kind == "grid":
-        from emodubber.data.grid import build_grid_manifest
-
         rep = build_grid_manifest(cfg)
         summary["corpus"] = {"n_clips": rep.n_clips, "speakers": rep.speakers, "skipped": len(rep.skipped)}
     else:
-        from emodubber.data.chem import build_chem_manifest
-
         rep = build_chem_manifest(cfg)
         summary["corpus"] = {"n_clips": rep.n_clips, "skipped": len(rep.skipped)}
     summary["corpus_seconds"] = round(time.time() - t0, 1)
@@ -62,12 +61,6 @@ def prepare(cfg, force: bool = False, features: bool = True, show_progress: bool
 
 
 def _run(args: argparse.Namespace) -> int:
-    import json
-    import logging
-
-    from emodubber.config import load_profile
-    from emodubber.data.manifest import ManifestError
-
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     overrides = _parse_sets(args.set)
     if args.workers is not None:

@@ -3,8 +3,9 @@
 A dataset reads ``cfg.corpus_dir/<corpus>.jsonl``, keeps the clips of one split that have features
 (``cfg.features_dir/<corpus>.index.json``; skipped clips are counted in ``n_skipped``), and loads every
 clip's ``.npz`` into memory once, at construction: items are then plain array look-ups. Each clip is
-validated on load (phone count, durations summing to T, T = 4F for clips with video, M's shape,
-known speaker); a broken clip raises :class:`DatasetError` naming it.
+validated on load (phone count, durations summing to T, M's shape, known speaker); a broken clip raises
+:class:`DatasetError` naming it, or for T = 4F (clips with video) the shared
+:func:`emodubber.modules.checks.expect_t_equals_4f` (:class:`~emodubber.modules.checks.ShapeError`).
 
 Speaker ids index :func:`speaker_list` — the sorted speakers of *every* manifest of the corpus, so the
 dubbing and emotion corpora (same voices) share ids. Pitch and energy are z-normalised with
@@ -13,14 +14,21 @@ dubbing and emotion corpora (same voices) share ids. Pitch and energy are z-norm
 
 from __future__ import annotations
 
+import functools
 import math
+import random
+from collections import Counter
 from typing import Any, Sequence
 
 import numpy as np
+import torch
+from torch.utils.data import ConcatDataset, DataLoader
 
+from emodubber.batch import DubBatch
 from emodubber.config import EMOTIONS, ProfileConfig
 from emodubber.data.features import MANIFESTS, feature_path, load_index, load_stats
 from emodubber.data.manifest import SPLITS, ClipRecord, read_manifest
+from emodubber.modules.checks import expect_t_equals_4f
 from emodubber.text.symbols import phonemes_to_ids
 
 __all__ = ["DatasetError", "DubbingDataset", "collate", "make_loader", "speaker_list"]
@@ -65,7 +73,6 @@ class DubbingDataset:
         self.items: list[dict[str, Any]] = []
         self.n_skipped = 0
         self.skipped: dict[str, str] = {}
-        a = cfg.audio
         for rec in records:
             if split != "all" and rec.split != split:
                 continue
@@ -105,8 +112,7 @@ class DubbingDataset:
         lip = z.get("lip")
         if lip is not None:
             F = lip.shape[0]
-            if T != k * F:
-                raise DatasetError(f"{w}: {T} mel frames for {F} video frames; the contract is T = {k}F")
+            expect_t_equals_4f(T, F, "mel", clip=rec.clip_id, mel_per_frame=k)
         else:
             F = math.ceil(T / k)
         if z["gt_sim"].shape != (P, F):
@@ -142,8 +148,6 @@ class DubbingDataset:
 
     def summary(self) -> dict[str, Any]:
         """Counts for reports: clips, skipped, speakers, emotions, seconds of audio."""
-        from collections import Counter
-
         hop_s = self.cfg.audio.hop_length / self.cfg.audio.sample_rate
         return {"corpus": self.corpus, "split": self.split, "clips": len(self), "skipped": self.n_skipped,
                 "speakers": dict(Counter(r.speaker for r in self.records)),
@@ -159,10 +163,6 @@ def collate(items: Sequence[dict[str, Any]], lip_as_float: bool = True, with_lip
     If no item has video (or ``with_lip=False``: speech-only training on any clips), ``lip`` is None
     and ``lip_lengths = ceil(T / 4)``. Mixing clips with and without video in one batch is refused
     unless ``with_lip=False``."""
-    import torch
-
-    from emodubber.batch import DubBatch
-
     B = len(items)
     has_lip = [it["lip"] is not None and with_lip for it in items]
     if any(has_lip) and not all(has_lip):
@@ -225,10 +225,6 @@ def collate(items: Sequence[dict[str, Any]], lip_as_float: bool = True, with_lip
 
 
 def _seed_worker(worker_id: int) -> None:
-    import random
-
-    import torch
-
     s = torch.initial_seed() % 2**32
     np.random.seed(s)
     random.seed(s)
@@ -242,11 +238,6 @@ def make_loader(cfg: ProfileConfig, split: str = "train", corpus: str = "dubbing
     ``corpus``: ``"dubbing"``, ``"emotion"``, or ``"both"`` (the two concatenated, lips dropped: speech-only
     batches for TTS pre-training). Same ``seed`` → same batch order; workers are seeded from it
     (``cfg.train.num_workers`` processes)."""
-    import functools
-
-    import torch
-    from torch.utils.data import ConcatDataset, DataLoader
-
     fn = collate
     if dataset is not None:
         ds = dataset

@@ -7,7 +7,7 @@ unchanged one is never recomputed):
 ============  ==========================  ===============================================================
 key           shape / dtype               meaning
 ============  ==========================  ===============================================================
-mel           float32 [n_mels, T]         log-mel (DIGEST A.10), *not* normalised (the dataset applies
+mel           float32 [n_mels, T]         log-mel (docs §B.2), *not* normalised (the dataset applies
                                           ``audio.mel_mean/std``); T = 4F for clips with video
 lip           uint8 [F, S, S]             grey mouth ROIs (``roi.py``), S = ``video.roi_size``; or
               float32 [F, D]              pre-extracted lip features (Chem: D = 512); absent: speech only
@@ -28,6 +28,9 @@ official ``stats_*.json``).
 
 Length contract (paper's ``extract_window``): with video, T_raw = len(wav) // hop; F = min(F_video,
 T_raw // 4); the mel is cut to 4F and the video to F. Phone spans are clipped to the kept length.
+
+The signal processing (mel, F0, energy, speaker embeddings) is :mod:`emodubber.data.acoustics`; this module
+caches its results. torch and OpenCV are imported inside the worker functions that set their thread counts.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import hashlib
 import json
 import logging
 import math
+import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,13 +48,21 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from emodubber.config import AudioConfig, ProfileConfig
+from emodubber.config import ProfileConfig
+from emodubber.data.acoustics import (
+    ClipSkipped,
+    frame_f0,
+    log_mel,
+    phone_means,
+    read_wav,
+    speaker_embeddings,
+    stft_magnitude,
+)
 from emodubber.data.manifest import ClipRecord, read_manifest
-from emodubber.tools import require_module
+from emodubber.data.roi import FaceNotFoundError, VideoReadError, extract_mouth_rois
 from emodubber.utils import atomic_path, atomic_write_json, progress
 
-__all__ = ["FEATURE_VERSION", "ClipSkipped", "FeatureError", "ExtractionReport", "log_mel", "envelope_log_mel", "world_f0", "stft_magnitude",
-           "spans_to_durations", "gt_sim_matrix", "phone_means", "frame_f0", "speaker_embeddings",
+__all__ = ["FEATURE_VERSION", "FeatureError", "ExtractionReport", "spans_to_durations", "gt_sim_matrix",
            "clip_key", "extract_clip", "extract_features", "compute_stats", "load_index", "load_stats",
            "feature_path", "MANIFESTS", "time_extraction"]
 
@@ -65,49 +78,6 @@ MANIFESTS = ("dubbing", "emotion")
 
 class FeatureError(ValueError):
     """Features that break the contract; the message names the clip."""
-
-
-class ClipSkipped(ValueError):
-    """A clip that cannot be used (unreadable, too short, no face); the reason is logged and counted."""
-
-
-# ------------------------------------------------------------------------------------------------
-# Audio front end (DIGEST A.10)
-# ------------------------------------------------------------------------------------------------
-
-
-def stft_magnitude(wav: np.ndarray, a: AudioConfig) -> np.ndarray:
-    """|STFT| ``float32 [n_fft/2+1, len(wav)//hop]``: reflect pad (n_fft−hop)/2, center=False, Hann window,
-    magnitude √(re² + im² + 1e-9), as the official ``utils/audio.py``."""
-    import torch
-
-    x = torch.as_tensor(np.asarray(wav, dtype=np.float32))[None, None]
-    pad = (a.n_fft - a.hop_length) // 2
-    if x.shape[-1] <= pad:
-        raise ClipSkipped(f"audio of {x.shape[-1]} samples is too short for an STFT")
-    x = torch.nn.functional.pad(x, (pad, pad), mode="reflect")[0, 0]
-    spec = torch.stft(x, a.n_fft, hop_length=a.hop_length, win_length=a.win_length,
-                      window=torch.hann_window(a.win_length), center=False, return_complex=True)
-    return torch.sqrt(spec.real ** 2 + spec.imag ** 2 + 1e-9).numpy()
-
-
-def _mel_basis(a: AudioConfig) -> np.ndarray:
-    import librosa
-
-    key = (a.sample_rate, a.n_fft, a.n_mels, a.f_min, a.f_max)
-    if key not in _MEL_CACHE:
-        _MEL_CACHE[key] = librosa.filters.mel(sr=a.sample_rate, n_fft=a.n_fft, n_mels=a.n_mels, fmin=a.f_min,
-                                              fmax=a.f_max, htk=False, norm="slaney").astype(np.float32)
-    return _MEL_CACHE[key]
-
-
-_MEL_CACHE: dict = {}
-
-
-def log_mel(wav: np.ndarray, a: AudioConfig, magnitude: np.ndarray | None = None) -> np.ndarray:
-    """Log-mel ``float32 [n_mels, len(wav)//hop]``: slaney mel of :func:`stft_magnitude`, log(clamp(·, 1e-5))."""
-    mag = stft_magnitude(wav, a) if magnitude is None else magnitude
-    return np.log(np.maximum(_mel_basis(a) @ mag, 1e-5)).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -138,120 +108,12 @@ def spans_to_durations(spans: Sequence[Sequence[float]], n_frames: int, frames_p
 def gt_sim_matrix(durations: np.ndarray, n_video_frames: int, mel_per_frame: int = 4) -> np.ndarray:
     """M ``uint8 [P, F]``: M[p, f] = 1 iff phone p's mel frames overlap video frame f's [4f, 4f+4).
 
-    Because the durations tile [0, T) every frame has at least one positive (DIGEST F.2)."""
+    Because the durations tile [0, T) every frame has at least one positive (``docs/paper.md`` §F.2)."""
     ends = np.cumsum(durations)
     starts = ends - durations
     f0 = np.arange(n_video_frames) * mel_per_frame
     f1 = f0 + mel_per_frame
     return ((starts[:, None] < f1[None, :]) & (ends[:, None] > f0[None, :])).astype(np.uint8)
-
-
-def phone_means(values: np.ndarray, durations: np.ndarray, valid: np.ndarray | None = None,
-                fallback: np.ndarray | None = None) -> np.ndarray:
-    """Mean of frame ``values [T]`` inside each phone; with ``valid`` only over valid frames, using
-    ``fallback`` (per frame) for a phone without any valid frame."""
-    out = np.zeros(len(durations), dtype=np.float32)
-    start = 0
-    for p, d in enumerate(durations):
-        seg = slice(start, start + int(d))
-        v = values[seg]
-        if valid is not None:
-            m = valid[seg]
-            v = v[m] if m.any() else (fallback[seg] if fallback is not None else v)
-        out[p] = float(v.mean()) if len(v) else 0.0
-        start += int(d)
-    return out
-
-
-def world_f0(wav: np.ndarray, sr: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
-    """(F0 ``float64 [N]`` in Hz, 0 = unvoiced; frame times ``[N]`` in s): pyworld DIO + StoneMask every hop."""
-    pw = require_module("pyworld", "phoneme-level pitch")
-    x = np.ascontiguousarray(wav, dtype=np.float64)
-    f0, t = pw.dio(x, sr, f0_floor=60.0, f0_ceil=600.0, frame_period=1000.0 * hop / sr)
-    return pw.stonemask(x, f0, t, sr), t
-
-
-def frame_f0(wav: np.ndarray, sr: int, hop: int, n_frames: int) -> np.ndarray:
-    """F0 per mel frame ``float [T]`` in Hz (0 = unvoiced): pyworld DIO + StoneMask at the hop's period."""
-    f0, _ = world_f0(wav, sr, hop)
-    if len(f0) < n_frames:
-        f0 = np.pad(f0, (0, n_frames - len(f0)))
-    return f0[:n_frames]
-
-
-def envelope_log_mel(wav: np.ndarray, a: AudioConfig, n_frames: int,
-                     f0_t: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Log-mel of WORLD's F0-adaptive spectral envelope (CheapTrick) ``float32 [n_mels, n_frames]``.
-
-    The STFT log-mel of :func:`log_mel` resolves the harmonics below ~1 kHz, so it carries the absolute F0;
-    CheapTrick's envelope does not (it is smoothed over one pitch period). Same slaney mel scale and log floor
-    as :func:`log_mel`, on the envelope's magnitude; ``f0_t`` = :func:`world_f0`'s output, if already computed.
-    """
-    import dataclasses
-
-    pw = require_module("pyworld", "spectral envelopes")
-    f0, t = world_f0(wav, a.sample_rate, a.hop_length) if f0_t is None else f0_t
-    fft_size = pw.get_cheaptrick_fft_size(a.sample_rate, 60.0)
-    sp = pw.cheaptrick(np.ascontiguousarray(wav, dtype=np.float64), f0, t, a.sample_rate, f0_floor=60.0,
-                       fft_size=fft_size)  # power, [N, fft_size/2 + 1]
-    basis = _mel_basis(dataclasses.replace(a, n_fft=fft_size, win_length=fft_size))
-    mel = np.log(np.maximum(basis @ np.sqrt(sp.T), 1e-5)).astype(np.float32)
-    if mel.shape[1] < n_frames:
-        mel = np.pad(mel, ((0, 0), (0, n_frames - mel.shape[1])), mode="edge")
-    return mel[:, :n_frames]
-
-
-# ------------------------------------------------------------------------------------------------
-# Speaker embeddings (resemblyzer, batched over partial utterances)
-# ------------------------------------------------------------------------------------------------
-
-_ENCODER = None
-
-
-def _voice_encoder():
-    global _ENCODER
-    if _ENCODER is None:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rz = require_module("resemblyzer", "speaker embeddings")
-        _ENCODER = rz.VoiceEncoder("cpu", verbose=False)
-    return _ENCODER
-
-
-def speaker_embeddings(wavs: Sequence[np.ndarray], sr: int) -> np.ndarray:
-    """Resemblyzer utterance embeddings ``float32 [N, 256]`` (L2-normalised), all partials in one forward.
-
-    Same result as ``VoiceEncoder.embed_utterance(preprocess_wav(w, sr))`` per clip."""
-    import torch
-
-    enc = _voice_encoder()
-    from resemblyzer import audio as rz_audio
-    from resemblyzer import preprocess_wav
-
-    mels, owners = [], []
-    for i, w in enumerate(wavs):
-        x = preprocess_wav(np.asarray(w, dtype=np.float32), source_sr=sr)
-        if len(x) < 1600:  # VAD removed (almost) everything: fall back to the raw, resampled clip
-            import librosa
-
-            x = librosa.resample(np.asarray(w, dtype=np.float32), orig_sr=sr, target_sr=rz_audio.sampling_rate)
-        wav_slices, mel_slices = enc.compute_partial_slices(len(x), rate=1.3, min_coverage=0.75)
-        if wav_slices[-1].stop >= len(x):
-            x = np.pad(x, (0, wav_slices[-1].stop - len(x)))
-        m = rz_audio.wav_to_mel_spectrogram(x)
-        for s in mel_slices:
-            mels.append(m[s])
-            owners.append(i)
-    with torch.no_grad():
-        partial = enc(torch.from_numpy(np.stack(mels)).to(enc.device)).cpu().numpy()
-    owners = np.asarray(owners)
-    out = np.zeros((len(wavs), partial.shape[1]), dtype=np.float32)
-    for i in range(len(wavs)):
-        e = partial[owners == i].mean(0)
-        out[i] = e / np.linalg.norm(e)
-    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -289,28 +151,13 @@ def feature_path(cfg: ProfileConfig, key: str) -> Path:
     return cfg.features_dir / "clips" / f"{key}.npz"
 
 
-def _read_wav(path: Path, sr: int) -> np.ndarray:
-    import soundfile as sf
-
-    try:
-        wav, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, sf.LibsndfileError) as e:
-        raise ClipSkipped(f"audio {path} is unreadable ({e})") from None
-    wav = wav.mean(1)
-    if file_sr != sr:
-        import librosa
-
-        wav = librosa.resample(wav, orig_sr=file_sr, target_sr=sr)
-    return wav
-
-
 def extract_clip(rec: ClipRecord, root: Path, cfg: ProfileConfig, with_speaker: bool = True) -> dict[str, np.ndarray]:
     """All features of one clip (see the module table); :class:`ClipSkipped` if it cannot be used.
 
     ``with_speaker=False`` leaves ``spk_emb`` out (the batch path embeds many clips at once)."""
     a, k = cfg.audio, cfg.mel_per_frame
     where = f"clip {rec.clip_id}: "
-    wav = _read_wav(rec.path(root, "wav"), a.sample_rate)
+    wav = read_wav(rec.path(root, "wav"), a.sample_rate)
     mag = stft_magnitude(wav, a)
     mel = log_mel(wav, a, magnitude=mag)
     T = mel.shape[1]
@@ -321,8 +168,6 @@ def extract_clip(rec: ClipRecord, root: Path, cfg: ProfileConfig, with_speaker: 
         if lip.ndim != 2:
             raise ClipSkipped(f"{where}lip features of shape {lip.shape}, expected [F, D]")
     elif rec.video:
-        from emodubber.data.roi import FaceNotFoundError, VideoReadError, extract_mouth_rois
-
         try:
             lip = extract_mouth_rois(rec.path(root, "video"), cfg.video.roi_size).rois
         except (FaceNotFoundError, VideoReadError) as e:
@@ -431,8 +276,6 @@ def extract_features(cfg: ProfileConfig, manifests: Iterable[str] = MANIFESTS, n
     :data:`MIN_CLIPS_PER_WORKER` clips per worker: in this process, which saves the workers' start-up,
     about 4 s of CPU each). Skipped clips are logged, counted and listed in ``<manifest>.index.json``;
     they never reach a dataset."""
-    import time
-
     n_workers = cfg.corpus.n_workers if n_workers is None else n_workers
     t0 = time.time()
     reps: dict[str, ExtractionReport] = {}
@@ -477,8 +320,6 @@ def extract_features(cfg: ProfileConfig, manifests: Iterable[str] = MANIFESTS, n
             bar.update(1)
 
     if n_workers > 1 and len(todo) >= MIN_CLIPS_PER_WORKER * n_workers:
-        import multiprocessing
-
         # spawn: torch / OpenMP state of the parent (a notebook kernel) must not be forked
         with ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn")) as ex:
             futs = {ex.submit(_work_chunk, c, str(cfg.corpus_dir), cfg): name for name, c in chunks}
@@ -554,11 +395,7 @@ def time_extraction(cfg: ProfileConfig, corpus: str = "dubbing", n_clips: int = 
     """CPU milliseconds per clip of each feature step on ``n_clips`` clips of a manifest, in this process,
     one thread, after one warm-up clip: ``{"mel", "roi", "pitch", "energy+M", "speaker", "total",
     "audio_s"}`` (``audio_s``: mean clip length in seconds)."""
-    import time
-
     import torch
-
-    from emodubber.data.roi import extract_mouth_rois
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -572,7 +409,7 @@ def time_extraction(cfg: ProfileConfig, corpus: str = "dubbing", n_clips: int = 
         for k, rec in enumerate(recs):
             t = {}
             t0 = pt()
-            wav = _read_wav(rec.path(cfg.corpus_dir, "wav"), cfg.audio.sample_rate)
+            wav = read_wav(rec.path(cfg.corpus_dir, "wav"), cfg.audio.sample_rate)
             mag = stft_magnitude(wav, cfg.audio)
             mel = log_mel(wav, cfg.audio, magnitude=mag)
             t["mel"] = pt() - t0
@@ -582,7 +419,7 @@ def time_extraction(cfg: ProfileConfig, corpus: str = "dubbing", n_clips: int = 
             t["roi"] = pt() - t0
             t0 = pt()
             T = mel.shape[1]
-            f0 = frame_f0(wav, cfg.audio.sample_rate, cfg.audio.hop_length, T)
+            frame_f0(wav, cfg.audio.sample_rate, cfg.audio.hop_length, T)
             t["pitch"] = pt() - t0
             t0 = pt()
             d = spans_to_durations(rec.phone_spans, T, cfg.audio.frames_per_second)
@@ -598,7 +435,7 @@ def time_extraction(cfg: ProfileConfig, corpus: str = "dubbing", n_clips: int = 
                 wavs.append(len(wav) / cfg.audio.sample_rate)
         # the batched speaker path that extract_features uses
         t0 = pt()
-        speaker_embeddings([_read_wav(r.path(cfg.corpus_dir, "wav"), cfg.audio.sample_rate) for r in recs[1:]],
+        speaker_embeddings([read_wav(r.path(cfg.corpus_dir, "wav"), cfg.audio.sample_rate) for r in recs[1:]],
                            cfg.audio.sample_rate)
         batched = (pt() - t0) / len(wavs)
     finally:

@@ -2,7 +2,7 @@
 
 Pipeline (works on frontal faces such as GRID's and the embedded corpus's renders):
 
-1. read every frame of the file (``cv2.VideoCapture``), grey;
+1. read every frame of the file, grey (:func:`emodubber.media.read_video`);
 2. detect the face with OpenCV's shipped Haar frontal-face cascade on every ``detect_every``-th
    frame (the largest face wins); frames between detections and failed detections are linearly
    interpolated from their neighbours (a clip with no detection at all raises :class:`FaceNotFoundError`);
@@ -12,6 +12,7 @@ Pipeline (works on frontal faces such as GRID's and the embedded corpus's render
 4. crop (edges padded by replication), resize to ``size`` × ``size``: uint8 ``[F, size, size]``.
 
 The renderer's metadata is never read: the ROI comes from the pixels, as for any real clip.
+OpenCV (``cv2``) is imported inside the functions that use it: importing this module stays light.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from emodubber.media import VideoReadError, read_video
 from emodubber.tools import require_module
 
-__all__ = ["FaceNotFoundError", "VideoReadError", "RoiResult", "read_video", "detect_faces", "fill_boxes",
+__all__ = ["FaceNotFoundError", "VideoReadError", "RoiResult", "detect_faces", "fill_boxes",
            "mouth_boxes", "crop_rois", "extract_mouth_rois", "MOUTH_CY", "MOUTH_SIDE"]
 
 #: Mouth-box centre, as a fraction of the face-box height below its top edge.
@@ -37,10 +39,6 @@ class FaceNotFoundError(ValueError):
     """No face was detected in any frame of a clip; the message names the file."""
 
 
-class VideoReadError(ValueError):
-    """A video file that cannot be opened or holds no frames; the message names the file."""
-
-
 @dataclass
 class RoiResult:
     """Mouth ROIs of one clip and how they were found."""
@@ -50,30 +48,6 @@ class RoiResult:
     face_boxes: np.ndarray  # float [F, 4]: x, y, w, h after interpolation
     detected: np.ndarray  # bool [F]: frames where the cascade found a face (others interpolated)
     fps: float
-
-
-def read_video(path: str | Path) -> tuple[np.ndarray, float]:
-    """Grey frames ``uint8 [F, H, W]`` and the frame rate of a video file (mp4, mpg, avi ...)."""
-    cv2 = require_module("cv2", "reading video")
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"video {path} does not exist")
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise VideoReadError(f"video {path} cannot be opened by OpenCV")
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        frames = []
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame)
-    finally:
-        cap.release()
-    if not frames:
-        raise VideoReadError(f"video {path} holds no readable frame")
-    return np.stack(frames), fps
 
 
 @functools.lru_cache(maxsize=1)
@@ -152,7 +126,7 @@ def crop_rois(frames: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
 
 def extract_mouth_rois(path: str | Path, size: int, detect_every: int = 6, smooth: int = 5) -> RoiResult:
     """Mouth ROIs of the video at ``path``: uint8 ``[F, size, size]`` (see the module docstring)."""
-    frames, fps = read_video(path)
+    frames, fps = read_video(path, grey=True)
     faces = detect_faces(frames, detect_every=detect_every)
     detected = ~np.isnan(faces[:, 0])
     filled = fill_boxes(faces, where=f" of {path}")

@@ -1,4 +1,8 @@
-"""``emodubber dub``: one clip dubbed from the command line (see :func:`emodubber.dub.dub`)."""
+"""``emodubber dub``: one clip dubbed from the command line (see :func:`emodubber.dub.dub`).
+
+:mod:`emodubber.dub.pipeline` (and with it torch) is imported when the command runs, not when the CLI
+registers it (start-up time of every ``emodubber`` command).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ import argparse
 import subprocess
 import sys
 
+from emodubber.config import EMOTIONS
+from emodubber.dub.inputs import DubInputError
+
 
 def _run(args: argparse.Namespace) -> int:
-    from emodubber.dub.inputs import DubInputError
-    from emodubber.dub.pipeline import dub
+    from emodubber.dub.pipeline import dub  # torch: loaded only when dubbing
 
     try:
         res = dub(args.text, args.video, args.reference, args.checkpoint, args.out, emotion=args.emotion,
@@ -30,8 +36,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    from emodubber.config import EMOTIONS
-
     p = subparsers.add_parser(
         "dub", help="dub a video clip: text + reference voice + emotion -> new speech muxed onto the video",
         description="Dub VIDEO with TEXT in the voice of REFERENCE, guided towards EMOTION (PNGM: alpha "

@@ -7,6 +7,10 @@ stage is timed on its own — ``lip_encoder`` (𝓔 = LipEncoder(lip)), ``encode
 prosody, LPA, PE, SIA: everything else up to μ), ``decoder`` (the estimator's Euler steps),
 ``guidance`` (PNGM: the expert's forward and its gradient), ``vocoder`` — and gives the same mel for the
 same seed (a test checks it against ``synthesise``). The benchmarks time the model with it too.
+
+Each model loads through the loader beside its class (``EmoDubber.from_pretrained``,
+:func:`emodubber.models.emotion.load_emotion_expert`, :func:`emodubber.models.vocoder.load_vocoder`); nothing
+here imports ``emodubber.train``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from emodubber.config import ConfigError, VideoConfig, load_profile
 from emodubber.dub.inputs import CheckpointLayout, DubInputError
+from emodubber.models.checkpointing import ModelFileError, read_model_file
+from emodubber.models.dubber import EmoDubber
+from emodubber.models.emotion import PNGMGuidance, emotion_index, load_emotion_expert
+from emodubber.models.vocoder import GriffinLimVocoder, load_vocoder
+from emodubber.modules.checks import MEL_PER_FRAME
 
 __all__ = ["DubModels", "load_models", "synthesise_timed", "vocode", "MODEL_STAGES"]
 
@@ -41,8 +51,6 @@ class DubModels:
 
 
 def _load(fn, path: Path, what: str):
-    from emodubber.models.checkpointing import ModelFileError
-
     try:
         return fn(path)
     except ModelFileError as e:
@@ -68,14 +76,10 @@ def _roi_size(layout: CheckpointLayout, payload_extra: dict, given: int | None, 
         if src.get("roi_size"):
             return int(src["roi_size"])
     if layout.profile:
-        from emodubber.config import ConfigError, load_profile
-
         try:
             return int(load_profile(layout.profile, local=None).video.roi_size)
         except (ConfigError, FileNotFoundError, OSError):
             pass
-    from emodubber.config import VideoConfig
-
     size = VideoConfig().roi_size
     notes.append(f"the checkpoint does not say its ROI size: using {size} px (pass roi_size= to override)")
     return size
@@ -85,10 +89,6 @@ def load_models(layout: CheckpointLayout, need_expert: bool, vocoder: str = "aut
                 check_version: bool = True) -> DubModels:
     """Load the dubber, the expert (only if ``need_expert``: unguided dubbing never reads it; refused if absent)
     and the vocoder."""
-    from emodubber.models.checkpointing import read_model_file
-    from emodubber.models.dubber import EmoDubber
-    from emodubber.models.vocoder import GriffinLimVocoder
-
     notes: list[str] = []
     extra = _load(lambda p: read_model_file(p, "EmoDubber", check_version), layout.dubber, "dubber").get("extra") or {}
     dubber = _load(lambda p: EmoDubber.from_pretrained(p, check_version=check_version), layout.dubber, "dubber")
@@ -97,8 +97,6 @@ def load_models(layout: CheckpointLayout, need_expert: bool, vocoder: str = "aut
     dubber.eval()
     expert = None
     if need_expert and layout.emotion_expert is not None:
-        from emodubber.train.stages import load_emotion_expert
-
         expert = _load(load_emotion_expert, layout.emotion_expert, "emotion expert")
     elif need_expert:
         raise DubInputError("checkpoint-missing", f"alpha/beta > 0 need the emotion expert, but "
@@ -109,8 +107,6 @@ def load_models(layout: CheckpointLayout, need_expert: bool, vocoder: str = "aut
         raise DubInputError("checkpoint-missing", f"--vocoder hifigan: {layout.root / 'vocoder' / 'model.pt'} "
                                                   f"does not exist")
     if layout.vocoder is not None and vocoder in ("auto", "hifigan"):
-        from emodubber.train.stages import load_vocoder
-
         voc, name = _load(load_vocoder, layout.vocoder, "vocoder"), "hifigan"
     else:
         voc, name = GriffinLimVocoder(dubber.audio_cfg), "griffinlim"
@@ -153,9 +149,6 @@ def synthesise_timed(model: nn.Module, phonemes: torch.Tensor, lip: torch.Tensor
         -> (dict(mel [1, 80, 4F], mu, durations [1, P] mel frames, attn [1, F, P], guidance_logp), timings)
     Same mel as ``model.synthesise(...)`` with the same arguments and seed.
     """
-    from emodubber.models.emotion import PNGMGuidance, emotion_index
-    from emodubber.modules.checks import MEL_PER_FRAME
-
     clock = _Clock()
     dev = next(model.parameters()).device
     ph = phonemes[None].to(dev)

@@ -4,7 +4,8 @@ Every refusal is a :class:`DubInputError` whose ``kind`` says which check failed
 match on it) and whose one-line message names the file or word and the problem. Inputs that can be
 repaired are repaired and say so in a note: a stereo reference is averaged to mono, a reference at
 another sample rate is resampled to the model's, a video at another frame rate is re-encoded at 25 fps
-with ffmpeg into a temporary directory (the user's files are never modified).
+with ffmpeg into a temporary directory (the user's files are never modified). Video files are probed
+through :mod:`emodubber.media`; soundfile and torchaudio are imported where a reference is read (start-up time).
 
 The checkpoint directory (``--checkpoint DIR``) is the ``checkpoints`` folder the training stages write
 (``cfg.work_dir / "checkpoints"``, see :mod:`emodubber.train.stages`)::
@@ -27,6 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from emodubber.media import MediaError, VideoInfo, probe
+from emodubber.text.g2p import OOVError, text_to_phonemes
+from emodubber.text.grid import normalise
+from emodubber.text.symbols import is_silence
+from emodubber.tools import require_binary
 
 __all__ = ["DubInputError", "CheckpointLayout", "Reference", "VideoInfo", "MIN_PHONE_S", "MIN_SILENCE_S",
            "MIN_REFERENCE_S", "SILENCE_DBFS", "text_phonemes", "load_reference", "probe_video",
@@ -51,6 +58,16 @@ class DubInputError(ValueError):
         self.kind = kind
 
 
+def _existing_file(path: str | Path, what: str) -> Path:
+    """``path`` as a Path; :class:`DubInputError` ``<what>-missing`` if it does not exist or is not a file."""
+    path = Path(path)
+    if not path.exists():
+        raise DubInputError(f"{what}-missing", f"{what} {path} does not exist")
+    if not path.is_file():
+        raise DubInputError(f"{what}-missing", f"{what} {path} is not a file")
+    return path
+
+
 # ------------------------------------------------------------------------------------------------
 # text
 # ------------------------------------------------------------------------------------------------
@@ -58,9 +75,6 @@ class DubInputError(ValueError):
 
 def text_phonemes(text: str) -> list[str]:
     """ARPAbet phonemes of ``text`` with ``sil`` at both ends (CMUdict, as the corpus is transcribed)."""
-    from emodubber.text.g2p import OOVError, text_to_phonemes
-    from emodubber.text.grid import normalise
-
     if text is None or not normalise(str(text)).strip():
         raise DubInputError("text-empty", f"the text is empty (got {text!r}): give the words to speak")
     try:
@@ -71,8 +85,6 @@ def text_phonemes(text: str) -> list[str]:
 
 def min_speech_seconds(phonemes: list[str]) -> float:
     """Shortest plausible duration of ``phonemes``: spoken phones × :data:`MIN_PHONE_S`, silences × one frame."""
-    from emodubber.text.symbols import is_silence
-
     n_sil = sum(1 for p in phonemes if is_silence(p))
     return (len(phonemes) - n_sil) * MIN_PHONE_S + n_sil * MIN_SILENCE_S
 
@@ -112,11 +124,7 @@ def load_reference(path: str | Path, sample_rate: int = 16000) -> Reference:
     """Read, check and conform a reference voice recording (mono, ``sample_rate``)."""
     import soundfile as sf
 
-    path = Path(path)
-    if not path.exists():
-        raise DubInputError("reference-missing", f"reference {path} does not exist")
-    if not path.is_file():
-        raise DubInputError("reference-missing", f"reference {path} is not a file")
+    path = _existing_file(path, "reference")
     try:
         wav, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as e:  # noqa: BLE001 - libsndfile raises several types for garbage
@@ -151,70 +159,18 @@ def load_reference(path: str | Path, sample_rate: int = 16000) -> Reference:
 # ------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class VideoInfo:
-    """What ffprobe says about a video's first video stream."""
-
-    path: Path
-    fps: float
-    n_frames: int | None
-    seconds: float | None
-    width: int
-    height: int
-    has_audio: bool
-
-
-def _rate(s: str) -> float:
-    num, _, den = str(s).partition("/")
-    try:
-        return float(num) / float(den or 1)
-    except (ValueError, ZeroDivisionError):
-        return 0.0
-
-
 def probe_video(path: str | Path) -> VideoInfo:
-    """ffprobe a video; :class:`DubInputError` if it is missing or no video stream can be read."""
-    from emodubber.tools import require_binary
-
-    path = Path(path)
-    if not path.exists():
-        raise DubInputError("video-missing", f"video {path} does not exist")
-    if not path.is_file():
-        raise DubInputError("video-missing", f"video {path} is not a file")
-    ffprobe = require_binary("ffprobe")
-    cmd = [ffprobe, "-v", "error", "-show_entries",
-           "stream=codec_type,avg_frame_rate,r_frame_rate,nb_frames,width,height:format=duration",
-           "-of", "json", str(path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    """ffprobe a video (:func:`emodubber.media.probe`); :class:`DubInputError` if it is missing or no video
+    stream can be read."""
+    path = _existing_file(path, "video")
     try:
-        info = json.loads(proc.stdout or "{}")
-    except json.JSONDecodeError:
-        info = {}
-    streams = info.get("streams") or []
-    vids = [s for s in streams if s.get("codec_type") == "video"]
-    if proc.returncode != 0 or not vids:
-        why = (proc.stderr.strip().splitlines() or ["no video stream"])[-1]
-        raise DubInputError("video-corrupt", f"video {path} is not a readable video ({why})")
-    v = vids[0]
-    fps = _rate(v.get("avg_frame_rate", "0/0")) or _rate(v.get("r_frame_rate", "0/0"))
-    if fps <= 0:
-        raise DubInputError("video-corrupt", f"video {path} has no frame rate ffprobe can read")
-    try:
-        n = int(v["nb_frames"])
-    except (KeyError, ValueError, TypeError):
-        n = None
-    try:
-        secs = float((info.get("format") or {}).get("duration"))
-    except (TypeError, ValueError):
-        secs = None
-    return VideoInfo(path, fps, n, secs, int(v.get("width") or 0), int(v.get("height") or 0),
-                     any(s.get("codec_type") == "audio" for s in streams))
+        return probe(path)
+    except MediaError as e:
+        raise DubInputError("video-corrupt", str(e)) from None
 
 
 def conform_video(info: VideoInfo, fps: int, tmp_dir: str | Path) -> tuple[Path, list[str]]:
     """The video at ``fps`` (the original when it already is; else an ffmpeg re-encode in ``tmp_dir``)."""
-    from emodubber.tools import require_binary
-
     if abs(info.fps - fps) < 1e-3:
         return info.path, []
     ffmpeg = require_binary("ffmpeg")

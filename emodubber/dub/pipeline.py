@@ -9,14 +9,15 @@ Order of work (cheap checks first, so a bad input fails before anything slow run
 4. synthesis with PNGM guidance (:func:`emodubber.dub.engine.synthesise_timed`), the vocoder;
 5. the new speech muxed onto the user's video with ffmpeg (``-map 0:v -map 1:a -c:v copy -shortest``)
    into a temporary file beside ``out``, renamed onto ``out`` only when complete (the same for the
-   optional wav): a failure leaves no half-written file.
+   optional wav): a failure leaves no half-written file (:func:`emodubber.media.mux`).
+
+torch is imported here at the top: ``emodubber.dub`` loads this module only on first use of :func:`dub`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -24,12 +25,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
+from emodubber.config import EMOTIONS
+from emodubber.data.acoustics import speaker_embeddings
+from emodubber.data.roi import FaceNotFoundError, extract_mouth_rois
+from emodubber.dub.engine import MODEL_STAGES, load_models, synthesise_timed, vocode
 from emodubber.dub.inputs import (DubInputError, check_fits, conform_video, find_checkpoints, load_reference,
                                   probe_video, text_phonemes)
+from emodubber.media import VideoReadError, mux
+from emodubber.text.symbols import phonemes_to_ids
 from emodubber.utils import atomic_path
 
-__all__ = ["DubResult", "dub", "prepare_models", "write_wav", "mux", "VIDEO_SUFFIXES"]
+__all__ = ["DubResult", "dub", "prepare_models", "write_wav", "VIDEO_SUFFIXES", "DUB_AAC_BITRATE"]
+
+#: AAC bitrate of the dubbed speech muxed onto the user's video.
+DUB_AAC_BITRATE = "128k"
 
 #: containers ``--out`` may name: each takes the input's video stream as is and AAC speech
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv")
@@ -63,8 +74,6 @@ class DubResult:
     @property
     def model_rtf(self) -> float:
         """Real-time factor of the model stages only (lip encoder … vocoder)."""
-        from emodubber.dub.engine import MODEL_STAGES
-
         return sum(self.timings.get(k, 0.0) for k in MODEL_STAGES) / self.seconds
 
     def summary(self) -> str:
@@ -83,35 +92,15 @@ def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int) -> Path:
     return Path(path)
 
 
-def mux(video: str | Path, wav_path: str | Path, out: str | Path) -> Path:
-    """The video stream of ``video`` with ``wav_path`` as its only audio, into ``out`` (atomically)."""
-    from emodubber.tools import require_binary
-
-    ffmpeg = require_binary("ffmpeg")
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        cmd = [ffmpeg, "-y", "-loglevel", "error", "-i", str(video), "-i", str(wav_path), "-map", "0:v:0",
-               "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "128k", "-shortest", str(tmp)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:
-            why = (proc.stderr.strip().splitlines() or ["?"])[-1]
-            raise RuntimeError(f"ffmpeg could not mux the dubbed speech onto {video}: {why}")
-    return out
-
-
 def prepare_models(checkpoint: str | Path, alpha: float = 0.0, beta: float = 0.0, vocoder: str = "auto",
                    roi_size: int | None = None, check_version: bool = True):
     """Load the models of a checkpoint directory once (pass the result as ``dub(models=…)``). The emotion expert
     is loaded only when ``alpha`` or ``beta`` > 0: models prepared for unguided dubbing cannot guide."""
-    from emodubber.dub.engine import load_models
-
     return load_models(find_checkpoints(checkpoint), need_expert=alpha > 0 or beta > 0, vocoder=vocoder,
                        roi_size=roi_size, check_version=check_version)
 
 
 def _check_options(emotion, alpha, beta, gamma, steps) -> None:
-    from emodubber.config import EMOTIONS
-
     if emotion is not None and emotion not in EMOTIONS:
         raise DubInputError("bad-option", f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
     for name, v in (("alpha", alpha), ("beta", beta)):
@@ -139,10 +128,6 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
     ``griffinlim``; ``models`` a :func:`prepare_models` result to reuse (then ``checkpoint`` is ignored).
     Raises :class:`DubInputError` (one line, ``kind`` names the check) on bad input; writes nothing then.
     """
-    import torch
-
-    from emodubber.dub.engine import synthesise_timed, vocode
-
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     notes: list[str] = []
@@ -180,8 +165,6 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
     t = lap("inputs", t)
 
     if models is None:
-        from emodubber.dub.engine import load_models
-
         models = load_models(layout, need_expert=alpha > 0 or beta > 0, vocoder=vocoder, roi_size=roi_size,
                              check_version=check_version)
     elif (alpha > 0 or beta > 0) and models.expert is None:
@@ -195,9 +178,6 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
     notes += ref.notes
     fps = int(round(a.sample_rate / a.hop_length / 4))
     t = lap("load", t)
-
-    from emodubber.data.features import speaker_embeddings
-    from emodubber.data.roi import FaceNotFoundError, VideoReadError, extract_mouth_rois
 
     with tempfile.TemporaryDirectory(prefix="emodubber-dub-") as tmp:
         src, n = conform_video(info, fps, tmp)
@@ -213,8 +193,6 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
         t = lap("roi", t)
         spk = torch.from_numpy(speaker_embeddings([ref.wav], ref.sample_rate)[0])
         t = lap("speaker", t)
-
-        from emodubber.text.symbols import phonemes_to_ids
 
         ids = torch.tensor(phonemes_to_ids(phonemes), dtype=torch.long)
         lip = torch.from_numpy(rois).float().div_(255.0)[:, None]  # [F, 1, S, S]
@@ -239,7 +217,8 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
             if audio_out is not None:
                 write_wav(both.enter_context(atomic_path(audio_out, suffix=".wav")), wav, a.sample_rate)
             try:
-                mux(video, wav_tmp, both.enter_context(atomic_path(out)))  # onto the user's original video stream
+                # onto the user's original video stream
+                mux(video, wav_tmp, both.enter_context(atomic_path(out)), bitrate=DUB_AAC_BITRATE, shortest=True)
             except RuntimeError as e:
                 raise DubInputError("mux-failed", str(e)) from None
         lap("mux", t)

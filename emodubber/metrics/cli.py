@@ -12,13 +12,17 @@ import json
 import sys
 from pathlib import Path
 
-from emodubber.metrics.evaluate import ALL_METRICS
+from emodubber.config import load_profile
+from emodubber.data.manifest import read_manifest
+from emodubber.metrics.emotion_judge import EmotionJudge
+from emodubber.metrics.emotion_judge_train import train_emotion_judge, validate_emotion_judge
+from emodubber.metrics.evaluate import ALL_METRICS, Judges, evaluate, summarise
+from emodubber.metrics.lse import SyncJudge
+from emodubber.metrics.sync_expert import train_sync_expert, validate_sync_expert
+from emodubber.metrics.validation import validate_asr, validate_per, validate_secs, write_judge_report
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from emodubber.config import load_profile
-    from emodubber.metrics.evaluate import Judges, evaluate, summarise
-
     cfg = load_profile(args.profile)
     gen_dir = Path(args.generated)
     if not gen_dir.is_dir():
@@ -40,23 +44,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _judges(args: argparse.Namespace) -> int:
-    from emodubber.config import load_profile
-    from emodubber.data.manifest import read_manifest
-
     cfg = load_profile(args.profile)
     if args.action == "train":
-        from emodubber.metrics.emotion_judge import train_emotion_judge
-        from emodubber.metrics.sync_expert import train_sync_expert
-
         if not cfg.judges.syncnet_weights:
             train_sync_expert(cfg)
         train_emotion_judge(cfg)
         return 0
-    from emodubber.metrics.emotion_judge import EmotionJudge, validate_emotion_judge
-    from emodubber.metrics.lse import SyncJudge
-    from emodubber.metrics.sync_expert import validate_sync_expert
-    from emodubber.metrics.validation import validate_asr, validate_per, validate_secs, write_judge_report
-
     dub = read_manifest(cfg.corpus_dir / "dubbing.jsonl")
     emo = read_manifest(cfg.corpus_dir / "emotion.jsonl")
     n = cfg.judges.validation_clips

@@ -2,7 +2,7 @@
 
 It measures the model and is kept apart from it: a different network from the model's guidance expert
 (``emodubber.models.emotion``), trained on clean speech (not on noisy flow states φ_t), never on the test
-split, and validated on speakers *and* sentences it never saw (:func:`split_emotion_records`).
+split, and validated on speakers *and* sentences it never saw (``emotion_judge_train.split_emotion_records``).
 
 Outputs (names used in every table):
 
@@ -14,15 +14,14 @@ Outputs (names used in every table):
 Network (shape lines on ``forward``): 4 Conv1d-BN-ReLU blocks over the input channels (two with max-pool ×2),
 masked mean + std pooling over time, a Linear → ReLU embedding, a Linear classifier.
 
-Input (:func:`_features`, :func:`_input`), per 10-ms frame: 80 log-mel rows — of WORLD's F0-adaptive
-spectral envelope (``judges.emotion_judge_envelope``; CheapTrick, :func:`emodubber.data.features.envelope_log_mel`)
+Input (:func:`judge_features`, :func:`judge_input`), per 10-ms frame: 80 log-mel rows — of WORLD's F0-adaptive
+spectral envelope (``judges.emotion_judge_envelope``; CheapTrick, :func:`emodubber.data.acoustics.envelope_log_mel`)
 or of the STFT — liftered to ``judges.emotion_judge_lifter`` cepstra, then (``judges.emotion_judge_prosody``)
 a log-F0 row (pyworld, 0 where unvoiced) and the voicing flag; every row normalised with train-set mean / std
 stored in the checkpoint. With ``judges.emotion_judge_relative`` the judge is **speaker-relative**: the mel
 rows minus the speaker's neutral mean log-mel and log-F0 minus the speaker's neutral median log-F0
 (:func:`neutral_reference`, from 8 neutral clips of the speaker, :func:`reference_records`); otherwise log-F0
-minus the clip's own median. Training augments the mel rows with a random gain (±2 dB) and a random warp of
-the mel axis (``judges.emotion_judge_warp``, a vocal-tract-length perturbation).
+minus the clip's own median.
 
 Why: acted emotion is a change against the speaker's own neutral voice (the corpus recipes scale F0 level
 and range, loudness, tilt and rate), and the corpus derives voices from one another by F0 shifts (slt-lo, slt,
@@ -34,12 +33,10 @@ speaker-relative judge, whose 8 reference clips per held-out speaker are not sco
 log-mel, 20 cepstra, utterance-relative F0 57.5 %; WORLD envelope 67.6 %; envelope + speaker-relative 87.5 %
 (without the lifter 82.8 %; STFT log-mel + speaker-relative 84.3 %).
 
-Regularisation (``judges.emotion_judge_{dropout,label_smoothing,ref_clips,min_crop}``, all off by default): the
-judge fits its train voices (98–100 %) and loses on unseen ones. At test time an unseen voice's reference is an
-estimate from a few neutral clips, so in training each item may hear a reference from ``ref_clips`` random
-neutral clips of its speaker; dropout, label smoothing and crops that keep most of the clip (surprise's rise is
-at its end) do the rest. Side runs selected on another split (held out kal, rms-hi, rms-lo): 84.8 % → 88.0 %
-with the four (the ``cpu`` profile's setting).
+Training, its regularisation and the judge's validation are in :mod:`emodubber.metrics.emotion_judge_train`.
+
+torch and scipy are imported inside the functions that use them (the network class is built on first use,
+:func:`EmotionJudgeNet`): importing ``emodubber.metrics`` stays fast (start-up time of the CLI).
 """
 
 from __future__ import annotations
@@ -47,20 +44,19 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import random
-import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from emodubber.config import EMOTIONS, AudioConfig
+from emodubber.data.acoustics import envelope_log_mel, log_mel, world_f0
 from emodubber.metrics.audio_io import AudioInput, load_audio, sha256_file
+from emodubber.utils import warp_axis
 
-__all__ = ["EmotionJudge", "EmotionJudgeNet", "train_emotion_judge", "validate_emotion_judge", "split_emotion_records",
-           "reference_records", "neutral_reference",
-           "emotion_judge_path", "emotion_judge_is_current", "intensity_score", "lifter_mel", "warp_mel_axis",
-           "feature_cache", "vocoded_copy"]
+__all__ = ["EmotionJudge", "EmotionJudgeNet", "reference_records", "neutral_reference", "emotion_judge_path",
+           "emotion_judge_is_current", "intensity_score", "lifter_mel", "warp_mel_axis", "feature_cache",
+           "judge_features", "clip_features", "judge_input", "judge_mel", "pad_batch"]
 
 
 def emotion_judge_path(cfg) -> Path:
@@ -162,11 +158,9 @@ def lifter_mel(mel: np.ndarray, n_cepstra: int) -> np.ndarray:
     return idct(c, type=2, norm="ortho", axis=0).astype(np.float32)
 
 
-def _features(audio: AudioInput, a: AudioConfig, lifter: int = 0, envelope: bool = False) -> tuple:
+def judge_features(audio: AudioInput, a: AudioConfig, lifter: int = 0, envelope: bool = False) -> tuple:
     """(log-mel ``[n_mels, T]``, log-F0 ``[T]`` (0 where unvoiced), voicing ``bool [T]``) of one clip: the
     log-mel of the STFT or (``envelope``) of WORLD's F0-adaptive envelope, liftered to ``lifter`` cepstra (> 0)."""
-    from emodubber.data.features import envelope_log_mel, log_mel, world_f0
-
     n = len(audio.wav) // a.hop_length
     f0, t = world_f0(audio.wav, a.sample_rate, a.hop_length)
     mel = envelope_log_mel(audio.wav, a, n, (f0, t)) if envelope else log_mel(audio.wav, a)
@@ -184,7 +178,7 @@ _FEATURE_CACHE: dict | None = None
 
 @contextlib.contextmanager
 def feature_cache():
-    """Within the block, :func:`_features` of a clip read from a file is computed once per (file, settings) and
+    """Within the block, :func:`judge_features` of a clip read from a file is computed once per (file, settings) and
     kept in memory: side experiments that train and validate several judges on one corpus pay WORLD's analysis
     once. Outside such a block nothing is cached."""
     global _FEATURE_CACHE
@@ -196,8 +190,8 @@ def feature_cache():
         _FEATURE_CACHE = outer
 
 
-def _clip_features(src, a: AudioConfig, lifter: int, envelope: bool) -> tuple[tuple | None, str]:
-    """(:func:`_features` or None, why not) of a path, array or ``AudioInput``, through the
+def clip_features(src, a: AudioConfig, lifter: int, envelope: bool) -> tuple[tuple | None, str]:
+    """(:func:`judge_features` or None, why not) of a path, array or ``AudioInput``, through the
     :func:`feature_cache` when one is open and ``src`` is a file."""
     key = None
     if _FEATURE_CACHE is not None and isinstance(src, (str, Path)):
@@ -211,14 +205,14 @@ def _clip_features(src, a: AudioConfig, lifter: int, envelope: bool) -> tuple[tu
             if key in _FEATURE_CACHE:
                 return _FEATURE_CACHE[key]
     audio = src if isinstance(src, AudioInput) else load_audio(src, a.sample_rate, warn=False)
-    out = (_features(audio, a, lifter, envelope), "") if audio.ok else (None, audio.reason)
+    out = (judge_features(audio, a, lifter, envelope), "") if audio.ok else (None, audio.reason)
     if key is not None:
         _FEATURE_CACHE[key] = out
     return out
 
 
 def neutral_reference(feats: Sequence[tuple]) -> dict[str, Any]:
-    """A speaker's neutral reference from :func:`_features` of some of their neutral clips: the mean log-mel
+    """A speaker's neutral reference from :func:`judge_features` of some of their neutral clips: the mean log-mel
     over voiced frames (``mel``, ``[n_mels]``) and the median voiced log-F0 (``f0``)."""
     mels = [m[:, v] for m, _, v in feats if v.any()]
     if not mels:
@@ -228,8 +222,8 @@ def neutral_reference(feats: Sequence[tuple]) -> dict[str, Any]:
             "n_clips": len(mels)}
 
 
-def _input(feat: tuple, prosody: bool, ref: dict | None = None) -> np.ndarray:
-    """Judge input ``float32 [n_mels (+ 2), T]`` from :func:`_features`.
+def judge_input(feat: tuple, prosody: bool, ref: dict | None = None) -> np.ndarray:
+    """Judge input ``float32 [n_mels (+ 2), T]`` from :func:`judge_features`.
 
     Without ``ref``: the log-mel, log-F0 relative to the clip's own voiced median, voicing. With a speaker's
     :func:`neutral_reference` (the speaker-relative judge): log-mel minus the speaker's neutral mean log-mel
@@ -247,21 +241,20 @@ def _input(feat: tuple, prosody: bool, ref: dict | None = None) -> np.ndarray:
     return np.concatenate([mel, rel[None], voiced[None].astype(np.float32)], axis=0).astype(np.float32)
 
 
-def _mel(audio: AudioInput, a: AudioConfig, prosody: bool = False, lifter: int = 0,
+def judge_mel(audio: AudioInput, a: AudioConfig, prosody: bool = False, lifter: int = 0,
          envelope: bool = False) -> np.ndarray:
-    """Judge input of one clip without a speaker reference (:func:`_input` of :func:`_features`)."""
-    return _input(_features(audio, a, lifter, envelope), prosody)
+    """Judge input of one clip without a speaker reference (:func:`judge_input` of :func:`judge_features`)."""
+    return judge_input(judge_features(audio, a, lifter, envelope), prosody)
 
 
 def warp_mel_axis(mel: np.ndarray, factor: float) -> np.ndarray:
     """Stretch the mel (row) axis by ``factor`` (> 1 moves content up), linear interpolation, edges held:
     ``out[f] = mel[f / factor]`` — a vocal-tract-length perturbation on log-mels. shape: [M, T] -> [M, T]"""
-    from emodubber.utils import warp_axis
-
     return warp_axis(mel, factor, axis=0)
 
 
-def _batch(mels: Sequence[np.ndarray], mean: np.ndarray, std: np.ndarray):
+def pad_batch(mels: Sequence[np.ndarray], mean: np.ndarray, std: np.ndarray):
+    """Normalised inputs zero-padded to the longest: (x ``(B, C, T_max)``, lengths ``(B,)``) as torch tensors."""
     import torch
 
     T = max(m.shape[1] for m in mels)
@@ -319,7 +312,7 @@ class EmotionJudge:
     def add_speaker(self, name: str, neutral_audios: Sequence) -> dict:
         """Register ``name``'s neutral reference from a few of their neutral clips (paths, arrays or
         ``AudioInput``); unusable clips are skipped. Returns the reference."""
-        feats = [f for f, _ in (_clip_features(a, self.audio, self.lifter, self.envelope) for a in neutral_audios)
+        feats = [f for f, _ in (clip_features(a, self.audio, self.lifter, self.envelope) for a in neutral_audios)
                  if f is not None]
         if not feats:
             raise ValueError(f"no usable neutral clip to register speaker {name!r} with the emotion judge")
@@ -361,8 +354,8 @@ class EmotionJudge:
         refs = self._refs(len(audios), speakers)
         mels, reasons = [], []
         for a, ref in zip(audios, refs):
-            feat, why = _clip_features(a, self.audio, self.lifter, self.envelope)
-            mels.append(None if feat is None else _input(feat, self.prosody, ref))
+            feat, why = clip_features(a, self.audio, self.lifter, self.envelope)
+            mels.append(None if feat is None else judge_input(feat, self.prosody, ref))
             reasons.append(why)
         return mels, reasons
 
@@ -376,7 +369,7 @@ class EmotionJudge:
         with torch.inference_mode():
             for s in range(0, len(ok), batch_size):
                 idx = ok[s:s + batch_size]
-                x, lens = _batch([mels[i] for i in idx], self.mean, self.std)
+                x, lens = pad_batch([mels[i] for i in idx], self.mean, self.std)
                 y = self.net.embedding(x, lens) if what == "embed" else torch.softmax(self.net(x, lens), -1)
                 out[idx] = y.numpy()
         return out, reasons
@@ -404,42 +397,12 @@ class EmotionJudge:
         return rows
 
 
-def split_emotion_records(records, n_heldout_speakers: int = 2, seed: int = 1234, heldout_text_fraction: float = 0.3):
-    """(train, heldout): speakers held out, and no sentence on both sides; the test split never enters train.
-
-    Sentences spoken by both groups (all of them in a parallel, ESD-like corpus) go to the held-out side with
-    probability ``heldout_text_fraction``, else to the train side; a sentence spoken by one group only stays
-    with it. Held-out = held-out speakers × held-out-side sentences; train = the other speakers × the train-side
-    sentences. With fewer than 2 speakers nothing can be held out by speaker. A speaker with test clips
-    only — the corpus's unseen (zero-shot) speaker, the one Table 4 and Figure 3 score most — is always held
-    out, in addition to ``n_heldout_speakers`` drawn from the others: the judge is validated on the voices it
-    will judge.
-    """
-    def norm(t):
-        return " ".join(t.lower().split())
-
-    speakers = sorted({r.speaker for r in records})
-    unseen = {s for s in speakers if all(r.split == "test" for r in records if r.speaker == s)}
-    seen = [s for s in speakers if s not in unseen]
-    rng = random.Random(seed)
-    k = min(n_heldout_speakers, max(0, len(seen) - 1))
-    held_spk = unseen | (set(rng.sample(seen, k)) if k else set())
-    held_texts = {norm(r.text) for r in records if r.speaker in held_spk}
-    train_texts = {norm(r.text) for r in records if r.speaker not in held_spk}
-    shared = sorted(held_texts & train_texts)
-    to_held = set(rng.sample(shared, round(heldout_text_fraction * len(shared)))) if shared else set()
-    held_side = (held_texts - train_texts) | to_held
-    held = [r for r in records if r.speaker in held_spk and norm(r.text) in held_side]
-    train = [r for r in records if r.speaker not in held_spk and r.split != "test" and norm(r.text) not in held_side]
-    return train, held
-
-
 def reference_records(records, held, n_per_speaker: int = 8) -> dict[str, list]:
     """Per speaker, ``n_per_speaker`` neutral clips that give a speaker-relative judge the speaker's neutral
     reference, taken in this order: clips outside ``held`` of the train split, then of val, then of test, then
     (by clip id within each group) held-out clips. A test-only speaker (the corpus's unseen voice) has nothing
-    but test clips: it lends its first neutral ones, which :func:`validate_emotion_judge` then does not score —
-    as a dub lends its reference clip, they give the judge the voice, never a label to learn."""
+    but test clips: it lends its first neutral ones, which ``emotion_judge_train.validate_emotion_judge`` then
+    does not score — as a dub lends its reference clip, they give the judge the voice, never a label to learn."""
     held_ids = {r.clip_id for r in held}
     rank = {"train": 0, "val": 1}
     neutral: dict[str, list] = {}
@@ -450,194 +413,3 @@ def reference_records(records, held, n_per_speaker: int = 8) -> dict[str, list]:
             for spk, rs in neutral.items()}
 
 
-def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
-                        log: Callable[[str], Any] = print, seed: int | None = None,
-                      corpus_dir: str | Path | None = None) -> dict:
-    """Train on the emotional corpus (``emotion.jsonl``) minus held-out speakers/sentences; write weights + hash.
-
-    ``cfg.judges.emotion_judge_train``: steps, batch size, lr, time budget. Returns the training record
-    (steps, wall time, train/held-out accuracy, speakers, weights path and SHA-256).
-    """
-    import torch
-
-    from emodubber.data.manifest import read_manifest
-    from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, progress, seed_everything
-
-    st = cfg.judges.emotion_judge_train
-    seed = cfg.seed if seed is None else seed
-    seed_everything(seed)
-    rng = np.random.default_rng(seed)
-    corpus_dir = Path(corpus_dir) if corpus_dir else cfg.corpus_dir
-    if records is None:
-        records = read_manifest(corpus_dir / "emotion.jsonl")
-    train, held = split_emotion_records(records, cfg.judges.emotion_heldout_speakers, seed)
-    if len(train) < 2:
-        raise ValueError(f"the emotion judge needs train clips, got {len(train)} after holding out speakers")
-
-    prosody, warp, n_mels = cfg.judges.emotion_judge_prosody, cfg.judges.emotion_judge_warp, cfg.audio.n_mels
-    lifter, envelope = cfg.judges.emotion_judge_lifter, cfg.judges.emotion_judge_envelope
-    relative = cfg.judges.emotion_judge_relative
-
-    j = cfg.judges
-    n_ref = j.emotion_judge_ref_clips if relative else 0
-
-    def features(recs):
-        return [_clip_features(r.path(corpus_dir, "wav"), cfg.audio, lifter, envelope)[0] for r in recs]
-
-    t_load = time.perf_counter()
-    refs: dict[str, dict] = {}
-    if relative:
-        by_spk = reference_records(records, held)
-        refs = {spk: neutral_reference([f for f in features(rs) if f is not None]) for spk, rs in by_spk.items()}
-    mels, labels, raw, item_spk = [], [], [], []
-    for r, f in zip(train, features(train)):
-        if f is not None:
-            mels.append(_input(f, prosody, refs.get(r.speaker) if relative else None))
-            labels.append(EMOTIONS.index(r.emotion))
-            raw.append(f)
-            item_spk.append(r.speaker)
-    y = np.asarray(labels)
-    # reference jitter: a pool of each train speaker's neutral train clips, drawn from per item
-    pools: dict[str, list[tuple]] = {}
-    if n_ref:
-        for f, spk, lab in zip(raw, item_spk, labels):
-            if lab == EMOTIONS.index("neutral") and f[2].any():
-                pools.setdefault(spk, []).append(f)
-    cat = np.concatenate(mels, axis=1)
-    mean, std = cat.mean(1).astype(np.float32), (cat.std(1) + 1e-3).astype(np.float32)
-    log(f"emotion judge: {len(mels)} train clips ({len({r.speaker for r in train})} speakers), "
-        f"{len(held)} held-out clips, mels in {time.perf_counter() - t_load:.0f} s")
-
-    net = EmotionJudgeNet(n_mels=mels[0].shape[0], embed_dim=cfg.judges.emotion_embed_dim,
-                          dropout=j.emotion_judge_dropout)
-    opt = torch.optim.AdamW(net.parameters(), lr=st.lr, weight_decay=st.weight_decay or 1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=st.lr, total_steps=max(st.steps, 2), pct_start=0.1)
-    B = min(st.batch_size, len(mels))
-    t0 = time.perf_counter()
-    losses, step = [], 0
-    bar = progress(total=st.steps, desc="emotion judge")
-    net.train()
-    while step < st.steps:
-        if st.time_budget_s and time.perf_counter() - t0 > st.time_budget_s:
-            log(f"emotion judge: time budget spent after {step} steps")
-            break
-        idx = rng.choice(len(mels), B, replace=False)
-        batch = []
-        for i in idx:  # mel rows: gain jitter (±2 dB) and axis warp; a random crop of ≥ 1 s: robust to level and length
-            pool = pools.get(item_spk[i], [])
-            if n_ref and len(pool) > n_ref:  # this item hears a reference estimated from other neutral clips
-                pick = rng.choice(len(pool), n_ref, replace=False)
-                m = _input(raw[i], prosody, neutral_reference([pool[k] for k in pick]))
-            else:
-                m = mels[i].copy()
-            m[:n_mels] += rng.uniform(-0.23, 0.23)
-            if warp > 0:
-                m[:n_mels] = warp_mel_axis(m[:n_mels], float(np.exp(rng.uniform(-warp, warp))))
-            T = m.shape[1]
-            L = int(rng.integers(max(min(T, 100), math.ceil(j.emotion_judge_min_crop * T)), T + 1))
-            s = int(rng.integers(0, T - L + 1))
-            batch.append(m[:, s:s + L])
-        x, lens = _batch(batch, mean, std)
-        loss = torch.nn.functional.cross_entropy(net(x, lens), torch.from_numpy(y[idx]).long(),
-                                                 label_smoothing=j.emotion_judge_label_smoothing)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), st.grad_clip or 5.0)
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-        step += 1
-        bar.update(1)
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-    bar.close()
-    wall = time.perf_counter() - t0
-    net.eval()
-    out_path = Path(out_path) if out_path else emotion_judge_path(cfg)
-    ck = {"state_dict": net.state_dict(), "hparams": net.hparams, "mel_mean": mean, "mel_std": std,
-          "emotions": list(EMOTIONS), "audio": dict(cfg.audio.__dict__), "steps": step, "seed": seed,
-          "train_speakers": sorted({r.speaker for r in train}), "heldout_speakers": sorted({r.speaker for r in held}),
-          "kind": "emotion_judge", "prosody": prosody, "warp": warp, "lifter": lifter, "envelope": envelope,
-          "relative": relative, "speaker_refs": {k: {**v, "mel": v["mel"].tolist()} for k, v in refs.items()}}
-    with atomic_path(out_path) as tmp:
-        torch.save(ck, tmp)
-    sha = sha256_file(out_path)
-    atomic_write_text(out_path.with_suffix(".pt.sha256"), f"{sha}  {out_path.name}\n")
-    sub = rng.choice(len(mels), min(len(mels), 400), replace=False)
-    with torch.inference_mode():
-        pred = np.concatenate([net(*_batch([mels[i] for i in sub[k:k + 64]], mean, std)).argmax(-1).numpy()
-                               for k in range(0, len(sub), 64)])
-    train_acc = float(np.mean(pred == y[sub]))
-    rec = {"weights": str(out_path), "sha256": sha, "steps": step, "wall_time_s": round(wall, 1),
-           "train_clips": len(mels), "heldout_clips": len(held), "train_speakers": ck["train_speakers"],
-           "heldout_speakers": ck["heldout_speakers"], "final_loss": float(np.mean(losses[-20:])),
-           "train_acc_subset": train_acc, "inputs": {"prosody": prosody, "lifter": lifter, "warp": warp, "envelope": envelope,
-                      "relative": relative},
-           "regularisation": {"dropout": j.emotion_judge_dropout, "label_smoothing": j.emotion_judge_label_smoothing,
-                              "ref_clips": n_ref, "min_crop": j.emotion_judge_min_crop,
-                              "weight_decay": st.weight_decay or 1e-4},
-           "reference_clips": {k: v["n_clips"] for k, v in refs.items()},
-           "seed": seed, "n_heldout": cfg.judges.emotion_heldout_speakers,
-           "loss_curve": [round(v, 4) for v in losses]}
-    atomic_write_json(out_path.with_suffix(".json"), rec)
-    log(f"emotion judge: {step} steps in {wall:.0f} s, loss {rec['final_loss']:.3f}, sha256 {sha[:12]}")
-    return rec
-
-
-def vocoded_copy(vocoder: Callable, audio: AudioConfig) -> Callable[[AudioInput], np.ndarray]:
-    """``transform`` for :func:`validate_emotion_judge`: the clip's normalised log-mel (the features' front end)
-    through ``vocoder`` (``mel [1, 80, T] -> wav [1, 160·T]``, e.g. :func:`emodubber.reports.experiments.make_vocoder`)."""
-    import torch
-
-    from emodubber.data.features import log_mel
-
-    def copy(a: AudioInput) -> np.ndarray:
-        mel = (log_mel(a.wav, audio) - audio.mel_mean) / audio.mel_std
-        with torch.no_grad():
-            return vocoder(torch.from_numpy(mel)[None].float())[0].numpy().astype(np.float32)
-
-    return copy
-
-
-def validate_emotion_judge(judge: EmotionJudge, records, corpus_dir: str | Path, n_heldout_speakers: int = 2,
-                           seed: int = 1234, transform: Callable[[AudioInput], np.ndarray] | None = None):
-    """Accuracy and IS on the held-out speakers/sentences of :func:`split_emotion_records` (same seed as training).
-
-    Returns ``(table, summary)``: one row per held-out clip (speaker, emotion, intensity, prediction,
-    posterior of the true emotion) and ``accuracy``, ``IS``, per-emotion accuracy and the confusion matrix.
-    ``transform`` (a clip's audio -> a waveform at the judge's rate), e.g. :func:`vocoded_copy`, judges altered
-    audio instead: how well the judge hears emotion in speech that went through the evaluation's vocoder, as
-    every generated clip does.
-    """
-    import pandas as pd
-
-    _, held = split_emotion_records(records, n_heldout_speakers, seed)
-    trained_held = judge.meta.get("heldout_speakers")
-    if trained_held is not None and sorted({r.speaker for r in held}) != sorted(trained_held):
-        from emodubber.config import ConfigError
-
-        raise ConfigError(f"the emotion judge held out {sorted(trained_held)} in training, but this split (seed "
-                         f"{seed}, {n_heldout_speakers} speakers) holds out {sorted({r.speaker for r in held})}: "
-                         f"it would be validated on voices it learnt. Pass the seed it was trained with, or retrain it")
-    if judge.relative:  # the clips that gave a held-out speaker its neutral reference are not scored
-        ref_ids = {r.clip_id for rs in reference_records(records, held).values() for r in rs}
-        held = [r for r in held if r.clip_id not in ref_ids]
-    corpus_dir = Path(corpus_dir)
-    audios: list[Any] = [r.path(corpus_dir, "wav") for r in held]
-    if transform is not None:
-        audios = [transform(a) if a.ok else a for a in
-                  (load_audio(p, judge.audio.sample_rate, warn=False) for p in audios)]
-    rows = judge.score(audios, [r.emotion for r in held], [r.speaker for r in held])
-    df = pd.DataFrame([{"clip_id": r.clip_id, "speaker": r.speaker, "emotion": r.emotion,
-                        "intensity": r.intensity, **row} for r, row in zip(held, rows)])
-    summary: dict[str, Any] = {"n_clips": len(df), "heldout_speakers": sorted({r.speaker for r in held}),
-                               "weights_sha256": judge.weights_sha256}
-    if len(df):
-        ok = df[df.error == ""]
-        summary["accuracy"] = float(ok.emotion_correct.mean())
-        summary["IS"] = float(ok.is_posterior.mean())
-        summary["accuracy_by_emotion"] = {k: float(v) for k, v in ok.groupby("emotion").emotion_correct.mean().items()}
-        summary["confusion"] = pd.crosstab(ok.emotion, ok.emotion_pred).to_dict()
-    from emodubber.metrics.validation import check
-
-    return df, check("emotion", summary)

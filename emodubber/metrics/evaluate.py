@@ -11,6 +11,9 @@ Columns (all named; see :data:`COLUMN_DOC`): ``wer``/``wer_swapped``/``hyp`` (GR
 ``mcd_dtw_sl``, ``emotion_asked``, ``emotion_pred``, ``is_posterior``, ``emotion_correct``; ``error`` (why a
 value is NaN, ``judge: reason`` joined by ``; ``) and ``warnings`` (resampled, clipped …). A bad clip never
 stops the table.
+
+pandas is imported inside the functions that build tables; the judges' own backends (pocketsphinx,
+resemblyzer, pymcd, syncnet-python, torch) load when a judge is built (start-up time of the CLI).
 """
 
 from __future__ import annotations
@@ -23,7 +26,15 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from emodubber.data.manifest import read_manifest, read_references
 from emodubber.metrics.audio_io import load_audio
+from emodubber.metrics.emotion_judge import EmotionJudge
+from emodubber.metrics.lse import SyncJudge
+from emodubber.metrics.mcd import mcd_all, mcd_settings
+from emodubber.metrics.per import PhoneRecognizer, phone_errors, reference_phones
+from emodubber.metrics.secs import SpeakerJudge, secs_column
+from emodubber.metrics.wer import PocketsphinxASR, corpus_rate, word_errors
+from emodubber.utils import git_commit, now_iso, progress
 
 __all__ = ["Judges", "evaluate", "summarise", "ALL_METRICS", "COLUMN_DOC", "SETTINGS"]
 
@@ -68,10 +79,6 @@ class Judges:
     def from_config(cls, cfg=None, metrics: Sequence[str] = ALL_METRICS, strict: bool = False) -> "Judges":
         """Load the judges of ``metrics``; learned judges that are not trained are listed in ``missing``
         (their columns are NaN with the reason) unless ``strict``, which raises."""
-        from emodubber.metrics.per import PhoneRecognizer
-        from emodubber.metrics.secs import SpeakerJudge
-        from emodubber.metrics.wer import PocketsphinxASR
-
         unknown = set(metrics) - set(ALL_METRICS)
         if unknown:
             raise ValueError(f"unknown metric(s) {sorted(unknown)}; known: {ALL_METRICS}")
@@ -86,12 +93,8 @@ class Judges:
             j.speaker = SpeakerJudge()
         j.mcd = "mcd" in metrics
         if "lse" in metrics:
-            from emodubber.metrics.lse import SyncJudge
-
             j.sync = j._learned("lse", SyncJudge, cfg, strict, "SyncNet weights unknown")
         if "emotion" in metrics:
-            from emodubber.metrics.emotion_judge import EmotionJudge
-
             j.emotion = j._learned("emotion", EmotionJudge, cfg, strict, "emotion judge weights unknown")
         return j
 
@@ -109,8 +112,6 @@ class Judges:
             return None
 
     def provenance(self) -> dict[str, Any]:
-        from emodubber.metrics.mcd import mcd_settings
-
         out: dict[str, Any] = {}
         for name in ("asr", "asr_lm", "phones", "speaker", "sync", "emotion"):
             obj = getattr(self, name)
@@ -124,8 +125,6 @@ class Judges:
 
 
 def _records(references, corpus_dir):
-    from emodubber.data.manifest import read_manifest
-
     if isinstance(references, (str, Path)):
         p = Path(references)
         return read_manifest(p), Path(corpus_dir) if corpus_dir else p.parent
@@ -151,11 +150,6 @@ def evaluate(generated: Mapping[str, str | Path], references, setting: int = 1, 
     """
     import pandas as pd
 
-    from emodubber.metrics.mcd import mcd_all
-    from emodubber.metrics.per import phone_errors, reference_phones
-    from emodubber.metrics.secs import secs_column
-    from emodubber.metrics.wer import word_errors
-    from emodubber.utils import progress
 
     if setting not in SETTINGS:
         raise ValueError(f"setting must be one of {sorted(SETTINGS)}, not {setting!r}")
@@ -167,8 +161,6 @@ def evaluate(generated: Mapping[str, str | Path], references, setting: int = 1, 
     records, root = _records(references, corpus_dir)
     by_id = {r.clip_id: r for r in records}
     if setting != 1 and setting2_refs is None:
-        from emodubber.data.manifest import read_references
-
         tsv = root / "references.tsv"
         setting2_refs = read_references(tsv) if tsv.exists() else {}
     secs_col = secs_column(setting)
@@ -299,9 +291,6 @@ def evaluate(generated: Mapping[str, str | Path], references, setting: int = 1, 
             "wall_time_s": round(wall, 2), "timing_s": {k: round(v, 2) for k, v in timing.items() if v},
             "columns": COLUMN_DOC}
     try:
-        from emodubber.reports.provenance import now_iso
-        from emodubber.utils import git_commit
-
         prov.update(commit=git_commit(), at=now_iso())
     except Exception:  # pragma: no cover - provenance extras are best effort
         pass
@@ -328,8 +317,6 @@ def summarise(df) -> dict[str, float]:
     ``WER`` is the corpus WER (Σ errors / Σ reference words), ``WER_mean`` the mean per-clip WER, and
     ``WER_swapped_mean`` the sister repo's swapped-argument mean (for comparison with published numbers).
     """
-    from emodubber.metrics.wer import corpus_rate
-
     out: dict[str, float] = {"n_clips": int(len(df))}
     if "error" in df:
         out["n_with_error"] = int((df.error.fillna("") != "").sum())

@@ -6,7 +6,7 @@ What is measured (names used in every table):
   video and audio embeddings (lower is better);
 - ``lse_c``  — LSE-C, the confidence: median minus minimum of that mean-distance curve (higher is better);
 - ``av_offset`` — the offset of the minimum, in video frames, with syncnet-python's sign: audio that lags the
-  video by ``d`` frames gives ``av_offset = -d`` (:func:`expected_av_offset`);
+  video by ``d`` frames gives ``av_offset = -d`` (:func:`emodubber.metrics.syncnet.expected_av_offset`);
 - ``sync_dist_at0`` / ``sync_conf_at0`` — distance and confidence at offset 0. LSE-C/D search over offsets
   and so forgive a constant shift; these do not (FACTS: 5 frames late: LSE-C 5.70 → 5.37 but the zero-offset
   confidence 5.70 → 0.08).
@@ -27,13 +27,16 @@ the face with OpenCV's Haar cascade and crops as the pipeline does (``crop_scale
 
 The video side is the same for every row of every table: :meth:`SyncJudge.video_embeddings` computes it
 once per (video content, weights, crop) and caches it in memory and on disk (``cache_dir``).
+
+The network and its inputs live in :mod:`emodubber.metrics.syncnet` (shared with the training in
+``sync_expert``); video files go through :mod:`emodubber.media`. torch and soundfile are imported inside the
+methods that use them, so importing ``emodubber.metrics`` stays fast (start-up time of the CLI).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -42,15 +45,22 @@ from typing import Any
 
 import numpy as np
 
+from emodubber.media import extract_audio, mux, read_video
 from emodubber.metrics.audio_io import AudioInput, load_audio, package_version, sha256_file
-from emodubber.tools import require_binary, require_module
+from emodubber.metrics.syncnet import (
+    SAMPLES_PER_FRAME,
+    face_crops,
+    mfcc_features,
+    sync_expert_path,
+    syncnet_backend,
+)
+from emodubber.utils import atomic_path
 
-__all__ = ["SyncJudge", "sync_scores", "read_video", "face_crops", "mfcc_features", "mux_audio",
-           "extract_audio", "shift_audio", "expected_av_offset", "LSE_COLUMNS", "SyncWeightsError",
-           "FACE_SIZE"]
+__all__ = ["SyncJudge", "SyncResult", "sync_scores", "mux_audio", "LSE_COLUMNS", "SyncWeightsError",
+           "LSE_AAC_BITRATE"]
 
-FACE_SIZE = 224  # syncnet-python's fixed input size
-SAMPLES_PER_FRAME = 640  # 16 kHz / 25 fps
+#: AAC bitrate of the muxed clip the paper's pipeline scores (:func:`mux_audio`).
+LSE_AAC_BITRATE = "192k"
 LSE_COLUMNS = ("lse_c", "lse_d", "av_offset", "sync_dist_at0", "sync_conf_at0")
 
 
@@ -58,129 +68,10 @@ class SyncWeightsError(ValueError):
     """SyncNet weights that are missing, do not match the expected hash or do not fit ``S``."""
 
 
-def _syncnet():
-    """(S class, calc_pdist, python_speech_features) from syncnet-python, imported lazily."""
-    model = require_module("syncnet_python.SyncNetModel", "LSE-C/D")
-    inst = require_module("syncnet_python.SyncNetInstance", "LSE-C/D")
-    psf = require_module("python_speech_features", "LSE-C/D")
-    return model.S, inst.calc_pdist, psf
-
-
-# ------------------------------------------------------------------------------------------------
-# Inputs
-# ------------------------------------------------------------------------------------------------
-
-
-def read_video(path: str | Path) -> tuple[np.ndarray, float]:
-    """All frames of a video as uint8 BGR ``(n_frames, H, W, 3)`` (OpenCV order) and its frame rate."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-    frames = []
-    while True:
-        ok, im = cap.read()
-        if not ok:
-            break
-        frames.append(im)
-    cap.release()
-    if not frames:
-        return np.zeros((0, 1, 1, 3), np.uint8), fps
-    return np.stack(frames), fps
-
-
-def _haar_box(frames: np.ndarray) -> tuple[float, float, float] | None:
-    """(cx, cy, half-size) of the median Haar face over sampled frames, or None if found in < half."""
-    import cv2
-
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-    idx = np.linspace(0, len(frames) - 1, num=min(len(frames), 12)).round().astype(int)
-    boxes = []
-    for i in idx:
-        grey = cv2.cvtColor(frames[i], cv2.COLOR_BGR2GRAY)
-        min_side = max(20, min(grey.shape) // 5)
-        det = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=4, minSize=(min_side, min_side))
-        if len(det):
-            x, y, w, h = max(det, key=lambda b: b[2] * b[3])
-            boxes.append((x + w / 2, y + h / 2, max(w, h) / 2))
-    if len(boxes) < len(idx) / 2:
-        return None
-    return tuple(np.median(np.asarray(boxes), axis=0))  # type: ignore[return-value]
-
-
-def face_crops(frames: np.ndarray, mode: str = "frame", crop_scale: float = 0.4) -> tuple[np.ndarray | None, str]:
-    """224×224 BGR face crops ``(n, 224, 224, 3)`` uint8, or ``(None, reason)`` when there is no face.
-
-    ``mode="frame"``: the whole frame is the face; ``"haar"``: one box for the clip from OpenCV's Haar
-    cascade, cropped like syncnet-python's pipeline (box padded with grey 110, extended by ``crop_scale``).
-    """
-    import cv2
-
-    if len(frames) == 0:
-        return None, "no video frames"
-    if float(frames[:: max(1, len(frames) // 8)].std()) < 1.0:
-        return None, "no face (blank frames)"
-    if mode == "frame":
-        crops = frames
-    elif mode == "haar":
-        box = _haar_box(frames)
-        if box is None:
-            return None, "no face detected (haar)"
-        cx, cy, bs = box
-        pad = int(round(bs * (1 + 2 * crop_scale))) + 1
-        padded = np.pad(frames, ((0, 0), (pad, pad), (pad, pad), (0, 0)), constant_values=110)
-        cx, cy = cx + pad, cy + pad
-        y0, y1 = int(cy - bs), int(cy + bs * (1 + 2 * crop_scale))
-        x0, x1 = int(cx - bs * (1 + crop_scale)), int(cx + bs * (1 + crop_scale))
-        crops = padded[:, y0:y1, x0:x1]
-    else:
-        raise ValueError(f"face_crop must be 'frame' or 'haar', not {mode!r}")
-    out = np.stack([cv2.resize(f, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_LINEAR) for f in crops])
-    return out, ""
-
-
-def mfcc_features(wav: np.ndarray, sr: int = 16000) -> np.ndarray:
-    """syncnet-python's audio input: ``python_speech_features.mfcc`` of 16-bit-scaled audio, (13, T) at 100 Hz."""
-    _, _, psf = _syncnet()
-    pcm = np.clip(wav, -1.0, 1.0) * 32768.0
-    return np.asarray(psf.mfcc(pcm, sr), dtype=np.float32).T
-
-
-def shift_audio(wav: np.ndarray, frames: int, samples_per_frame: int = SAMPLES_PER_FRAME) -> np.ndarray:
-    """Audio delayed (``frames > 0``) or advanced (``< 0``) by whole video frames, same length, zero-filled."""
-    n = abs(int(frames)) * samples_per_frame
-    if n == 0:
-        return wav.copy()
-    if frames > 0:
-        return np.concatenate([np.zeros(n, wav.dtype), wav[:-n]]) if n < len(wav) else np.zeros_like(wav)
-    return np.concatenate([wav[n:], np.zeros(n, wav.dtype)]) if n < len(wav) else np.zeros_like(wav)
-
-
-def expected_av_offset(delay_frames: int) -> int:
-    """syncnet-python's AV offset for audio lagging the video by ``delay_frames`` (its sign convention)."""
-    return -int(delay_frames)
-
-
 def mux_audio(video: str | Path, wav: str | Path, out: str | Path) -> Path:
-    """Put ``wav`` on ``video``'s picture (stream copy; AAC audio) as the paper's pipeline does before scoring."""
-    ffmpeg = require_binary("ffmpeg")
-    cmd = [ffmpeg, "-y", "-loglevel", "error", "-i", str(video), "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
-           "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", str(out)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"ffmpeg mux failed for {video}: {r.stderr.strip()[-300:]}")
-    return Path(out)
-
-
-def extract_audio(video: str | Path, out: str | Path, sr: int = 16000) -> Path:
-    """Audio track of a video as 16 kHz mono 16-bit wav (what syncnet-python's pipeline scores)."""
-    ffmpeg = require_binary("ffmpeg")
-    cmd = [ffmpeg, "-y", "-loglevel", "error", "-i", str(video), "-vn", "-ac", "1", "-ar", str(sr),
-           "-c:a", "pcm_s16le", str(out)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"ffmpeg audio extraction failed for {video}: {r.stderr.strip()[-300:]}")
-    return Path(out)
+    """Put ``wav`` on ``video``'s picture (stream copy; AAC at :data:`LSE_AAC_BITRATE`) as the paper's pipeline
+    does before scoring (:func:`emodubber.media.mux`)."""
+    return mux(video, wav, out, bitrate=LSE_AAC_BITRATE)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -196,7 +87,7 @@ def sync_scores(video_feats: Any, audio_feats: Any, vshift: int = 15) -> dict[st
     """
     import torch
 
-    _, calc_pdist, _ = _syncnet()
+    _, calc_pdist, _ = syncnet_backend()
     v = torch.as_tensor(np.asarray(video_feats), dtype=torch.float32)
     a = torch.as_tensor(np.asarray(audio_feats), dtype=torch.float32)
     n = min(len(v), len(a))
@@ -247,7 +138,7 @@ class SyncJudge:
 
         if face_crop not in ("frame", "haar"):
             raise ValueError(f"judges.face_crop must be 'frame' or 'haar', not {face_crop!r}")
-        S, _, _ = _syncnet()
+        S, _, _ = syncnet_backend()
         weights = Path(weights)
         if not weights.exists():
             raise FileNotFoundError(f"SyncNet weights {weights} do not exist")
@@ -288,8 +179,6 @@ class SyncJudge:
         if j.syncnet_weights:
             return cls(j.syncnet_weights, label="official syncnet_v2.model", expected_sha256=j.syncnet_sha256,
                        **common)
-        from emodubber.metrics.sync_expert import sync_expert_path
-
         path = sync_expert_path(cfg)
         if not path.exists():
             raise FileNotFoundError(f"no SyncNet weights: set judges.syncnet_weights to the official "
@@ -350,7 +239,7 @@ class SyncJudge:
             res = (d["emb"] if d["emb"].size else None, str(d["reason"]))
             self._mem[key] = res
             return res
-        frames, fps = read_video(video)
+        frames, fps = read_video(video, strict=False)
         reason = ""
         emb = None
         if fps and abs(fps - 25.0) > 0.01:
@@ -365,8 +254,6 @@ class SyncJudge:
         res = (emb, reason)
         self._mem[key] = res
         if f is not None:
-            from emodubber.utils import atomic_path
-
             with atomic_path(f) as tmp:
                 with open(tmp, "wb") as fh:
                     np.savez(fh, emb=emb if emb is not None else np.zeros(0, np.float32), reason=np.array(reason))

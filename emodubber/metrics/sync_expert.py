@@ -12,6 +12,9 @@ frames, and the true audio of the other clips of the batch. Only ``split == "tra
 Validation (:func:`validate_sync_expert`): on held-out clips, the true audio and the audio shifted by ±5
 frames; the judge must find the offset within ±1 frame (≥ 90 %) and give the true clip a higher zero-offset
 confidence than each shifted one (≥ 95 % of pairs).
+
+The network and its inputs come from :mod:`emodubber.metrics.syncnet`, as for the judge (``lse``). torch,
+OpenCV and pandas are imported inside the functions that use them (start-up time of ``emodubber.metrics``).
 """
 
 from __future__ import annotations
@@ -26,24 +29,24 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from emodubber.data.manifest import read_manifest
+from emodubber.media import read_video
 from emodubber.metrics.audio_io import load_audio, sha256_file
-from emodubber.metrics.lse import (
+from emodubber.metrics.lse import SyncJudge
+from emodubber.metrics.syncnet import (
+    FACE_SIZE,
     SAMPLES_PER_FRAME,
-    SyncJudge,
-    _syncnet,
     expected_av_offset,
     face_crops,
     mfcc_features,
-    read_video,
     shift_audio,
+    sync_expert_path,
+    syncnet_backend,
 )
+from emodubber.metrics.validation import check
+from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, progress, seed_everything
 
 __all__ = ["train_sync_expert", "validate_sync_expert", "sync_expert_path", "SyncClips"]
-
-
-def sync_expert_path(cfg) -> Path:
-    """Where the trained sync expert lives: ``<work_dir>/judges/sync_expert.pt`` (+ ``.sha256``, ``.json``)."""
-    return cfg.work_dir / "judges" / "sync_expert.pt"
 
 
 class SyncClips:
@@ -64,7 +67,7 @@ class SyncClips:
             self._cache.move_to_end(i)
             return self._cache[i]
         _, video, wav = self.items[i]
-        frames, _ = read_video(video)
+        frames, _ = read_video(video, strict=False)
         audio = load_audio(wav, 16000, warn=False)
         out = None
         if len(frames) and audio.ok:
@@ -86,7 +89,7 @@ def _video_window(frames: np.ndarray, start: int) -> np.ndarray:
     """(3, 5, 224, 224) float32 BGR 0..255 from 5 frames at native size."""
     import cv2
 
-    win = [cv2.resize(f, (224, 224), interpolation=cv2.INTER_LINEAR) for f in frames[start:start + 5]]
+    win = [cv2.resize(f, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_LINEAR) for f in frames[start:start + 5]]
     return np.stack(win).transpose(3, 0, 1, 2).astype(np.float32)
 
 
@@ -104,9 +107,6 @@ def train_sync_expert(cfg, records=None, out_path: str | Path | None = None, log
     """
     import torch
 
-    from emodubber.data.manifest import read_manifest
-    from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, seed_everything
-
     st = cfg.judges.syncnet_train
     j = cfg.judges
     seed = cfg.seed if seed is None else seed
@@ -123,7 +123,7 @@ def train_sync_expert(cfg, records=None, out_path: str | Path | None = None, log
         train = rng.sample(train, j.sync_train_clips)
     clips = SyncClips(_records_items(train, corpus_dir), face_crop=j.face_crop, max_cached=j.sync_train_clips)
 
-    S, _, _ = _syncnet()
+    S, _, _ = syncnet_backend()
     net = S()
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=st.lr, weight_decay=st.weight_decay)
@@ -133,8 +133,6 @@ def train_sync_expert(cfg, records=None, out_path: str | Path | None = None, log
     accs: list[float] = []
     t0 = time.perf_counter()
     step = 0
-    from emodubber.utils import progress
-
     bar = progress(total=st.steps, desc="sync expert")
     while step < st.steps:
         if st.time_budget_s and time.perf_counter() - t0 > st.time_budget_s:
@@ -245,6 +243,4 @@ def validate_sync_expert(judge: SyncJudge, records, corpus_dir: str | Path, shif
         summary["conf0_true_gt_shifted"] = float(np.mean(pairs)) if pairs else math.nan
         summary["by_shift"] = json.loads(ok.groupby("shift_frames")[["lse_c", "lse_d", "sync_conf_at0"]]
                                          .mean().round(3).to_json(orient="index"))
-    from emodubber.metrics.validation import check
-
     return df, check("sync_conf0", check("sync_offset", summary))

@@ -3,8 +3,9 @@
 Each ``validate_*`` returns ``(per-item table, summary dict)``; the summary carries ``criterion`` and
 ``passed`` against :data:`CRITERIA`. :func:`write_judge_report` writes them to the reports directory
 (``judges_validation.md`` / ``.json`` and one CSV per judge). The learned judges' validations live beside
-their training code (``sync_expert.validate_sync_expert``, ``emotion_judge.validate_emotion_judge``);
-:func:`check` attaches the criterion to any summary.
+their training code (``sync_expert.validate_sync_expert``, ``emotion_judge_train.validate_emotion_judge``);
+:func:`check` attaches the criterion to any summary. pandas is imported inside the functions that build
+tables (start-up time).
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from typing import Any, Mapping
 import numpy as np
 
 from emodubber.metrics.audio_io import load_audio
+from emodubber.metrics.evaluate import evaluate, summarise
+from emodubber.metrics.per import PhoneRecognizer, griffin_lim_copy, phone_errors, reference_phones
+from emodubber.metrics.secs import SpeakerJudge, roc_auc
+from emodubber.metrics.wer import PocketsphinxASR, word_errors
+from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, progress
 
 __all__ = ["CRITERIA", "check", "validate_asr", "validate_per", "validate_secs", "time_scoring",
            "warm_sync_cache", "write_judge_report"]
 
-#: What each judge must show on held-out ground truth (issue 6, item 7).
+#: What each judge must show on held-out ground truth (``docs/paper.md`` §C.3).
 CRITERIA: dict[str, dict[str, Any]] = {
     "sync_offset": {"key": "offset_within_tol", "op": ">=", "value": 0.90,
                     "text": "sync expert finds the offset of true and ±5-frame-shifted clips within ±1 frame"},
@@ -65,8 +71,6 @@ def validate_asr(records, corpus_dir: str | Path, n_per_speaker: int = 8, seed: 
     """GRID-grammar WER of pocketsphinx on held-out ground-truth clips, overall and per speaker."""
     import pandas as pd
 
-    from emodubber.metrics.wer import PocketsphinxASR, word_errors
-
     asr = asr or PocketsphinxASR("grammar")
     rows = []
     for r in _pick(records, n_per_speaker, seed):
@@ -91,9 +95,6 @@ def validate_per(records, corpus_dir: str | Path, n_per_speaker: int = 8, blur_f
     the blur differs) — while grammar WER barely moves (the reason PER is reported).
     """
     import pandas as pd
-
-    from emodubber.metrics.per import PhoneRecognizer, griffin_lim_copy, phone_errors, reference_phones
-    from emodubber.metrics.wer import PocketsphinxASR, word_errors
 
     pr = recognizer or PhoneRecognizer()
     asr = asr or PocketsphinxASR("grammar")
@@ -133,8 +134,6 @@ def validate_secs(records, corpus_dir: str | Path, n_per_speaker: int = 8, seed:
     """SECS of all same-speaker pairs vs all different-speaker pairs of held-out clips; ROC AUC."""
     import pandas as pd
 
-    from emodubber.metrics.secs import SpeakerJudge, roc_auc
-
     judge = judge or SpeakerJudge()
     recs = [r for r in records if emotion is None or r.emotion == emotion]
     clips = _pick(recs, n_per_speaker, seed)
@@ -163,8 +162,6 @@ def warm_sync_cache(judge, records, corpus_dir: str | Path, show_progress: bool 
 
     Every later table that scores these clips with the same weights only pays for the audio side.
     """
-    from emodubber.utils import progress
-
     t = time.perf_counter()
     n_face = n_none = 0
     for r in progress([r for r in records if r.video], desc="SyncNet video side", disable=not show_progress):
@@ -184,8 +181,6 @@ def time_scoring(judges, records, corpus_dir: str | Path, n_clips: int = 100,
     it is paid once per clip and weights, not per table. Returns ``(table, summary)``; the summary has the wall
     time, per-judge time, seconds per clip and the time for 100 clips (budget: ≤ 300 s with the video side cached).
     """
-    from emodubber.metrics.evaluate import evaluate, summarise
-
     corpus_dir = Path(corpus_dir)
     # the first test clips by id, as the tables take them: their SyncNet video side, cached here, serves Table 4
     test = sorted([r for r in records if r.split == "test" and r.video], key=lambda r: r.clip_id)[:n_clips]
@@ -205,8 +200,6 @@ def time_scoring(judges, records, corpus_dir: str | Path, n_clips: int = 100,
 def write_judge_report(results: Mapping[str, tuple[Any, dict]], out_dir: str | Path, record: dict | None = None,
                        title: str = "Judge validation") -> Path:
     """Write ``judges_validation.md`` / ``.json`` and ``judges_<name>.csv`` for ``{name: (table, summary)}``."""
-    from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     lines = [f"# {title}", "", "| judge | criterion | threshold | value | passed |", "|---|---|---|---|---|"]

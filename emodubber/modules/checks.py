@@ -31,12 +31,17 @@ def expect_dim(t: torch.Tensor, name: str, dim: int, size: int, what: str) -> No
         raise ShapeError(f"{name} has {what} = {t.shape[dim]} (dim {dim} of {tuple(t.shape)}), expected {size}")
 
 
-def expect_t_equals_4f(mel_frames: int, video_frames: int, name: str = "mel", clip: str = "") -> None:
-    """The audio-visual contract: T mel frames = 4 × F video frames."""
-    if mel_frames != MEL_PER_FRAME * video_frames:
+def expect_t_equals_4f(mel_frames: int, video_frames: int, name: str = "mel", clip: str = "",
+                       mel_per_frame: int = MEL_PER_FRAME) -> None:
+    """The audio-visual contract T = 4F (``docs/paper.md`` §F.3): T mel frames for F video frames.
+
+    The one check of it (dataset items, batches, the dubber's inputs); raises :class:`ShapeError` naming
+    ``name`` and ``clip``. ``mel_per_frame`` is 4 under the fixed contract (16 kHz, hop 160, 25 fps).
+    """
+    if mel_frames != mel_per_frame * video_frames:
         where = f" (clip {clip})" if clip else ""
         raise ShapeError(
             f"{name} has T = {mel_frames} mel frames for F = {video_frames} video frames{where}; "
-            f"the contract is T = {MEL_PER_FRAME}F = {MEL_PER_FRAME * video_frames} "
+            f"the contract is T = {mel_per_frame}F = {mel_per_frame * video_frames} "
             f"(16 kHz, hop 160, 25 fps)"
         )

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from emodubber import __version__
-from emodubber.utils import git_commit, machine_info
+from emodubber.utils import git_commit, machine_info, now_iso
 
 __all__ = ["RunRecord", "now_iso"]
-
-
-def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass

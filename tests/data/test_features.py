@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from emodubber.config import AudioConfig, load_profile
+from emodubber.data import acoustics as ac
 from emodubber.data import features as ft
 from emodubber.data.manifest import read_manifest, write_manifest
 from tests.conftest import needs_tools
@@ -15,7 +16,7 @@ def test_log_mel_matches_librosa_reference():
     a = AudioConfig()
     rng = np.random.default_rng(0)
     wav = (0.1 * rng.standard_normal(16000 + 123)).astype(np.float32)
-    mel = ft.log_mel(wav, a)
+    mel = ac.log_mel(wav, a)
     assert mel.shape == (80, len(wav) // 160) and mel.dtype == np.float32
     # an independent route: numpy reflect pad + librosa STFT (center=False) + slaney mel
     x = np.pad(wav, (240, 240), mode="reflect")
@@ -29,7 +30,7 @@ def test_log_mel_of_a_tone_peaks_at_its_frequency():
     librosa = pytest.importorskip("librosa")
     a = AudioConfig()
     t = np.arange(8000) / 16000
-    mel = ft.log_mel(0.5 * np.sin(2 * np.pi * 1000 * t), a)
+    mel = ac.log_mel(0.5 * np.sin(2 * np.pi * 1000 * t), a)
     centres = librosa.mel_frequencies(n_mels=82, fmin=0, fmax=8000)[1:-1]
     assert abs(centres[mel[:, 10:-10].mean(1).argmax()] - 1000) < 80
 
@@ -58,7 +59,7 @@ def test_durations_tile_the_clip_and_m_covers_every_frame(seed):
 def test_durations_follow_the_spans_when_they_fit():
     spans = [[0, 0.1], [0.1, 0.25], [0.25, 0.4]]
     assert ft.spans_to_durations(spans, 40, 100.0).tolist() == [10, 15, 15]
-    with pytest.raises(ft.ClipSkipped, match="3 phones"):
+    with pytest.raises(ac.ClipSkipped, match="3 phones"):
         ft.spans_to_durations(spans, 2, 100.0)
 
 
@@ -66,10 +67,10 @@ def test_phone_pitch_of_a_tone():
     pytest.importorskip("pyworld")
     t = np.arange(16000) / 16000
     wav = 0.3 * np.sin(2 * np.pi * 180 * t) + 0.05 * np.sin(2 * np.pi * 360 * t)
-    f0 = ft.frame_f0(wav, 16000, 160, 100)
+    f0 = ac.frame_f0(wav, 16000, 160, 100)
     voiced = f0 > 0
     assert voiced.mean() > 0.8 and np.median(f0[voiced]) == pytest.approx(180, rel=0.03)
-    p = ft.phone_means(f0, np.array([50, 50]), valid=voiced, fallback=f0)
+    p = ac.phone_means(f0, np.array([50, 50]), valid=voiced, fallback=f0)
     assert p == pytest.approx([180, 180], rel=0.05)
 
 
@@ -86,9 +87,9 @@ def test_speaker_embeddings_batched_equal_single_and_separate_voices(tmp_path):
                         ("awb", "lay green in c six please")]:
         flite_clip(text, voice, tmp_path / "x.wav")
         wavs.append(sf.read(tmp_path / "x.wav", dtype="float32")[0])
-    E = ft.speaker_embeddings(wavs, 16000)
+    E = ac.speaker_embeddings(wavs, 16000)
     assert E.shape == (3, 256) and np.allclose(np.linalg.norm(E, axis=1), 1, atol=1e-4)
-    enc = ft._voice_encoder()
+    enc = ac._voice_encoder()
     single = enc.embed_utterance(rz.preprocess_wav(wavs[2], source_sr=16000))
     assert np.abs(E[2] - single).max() < 1e-4
     assert E[0] @ E[1] > E[0] @ E[2]

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from emodubber import media
 from emodubber.data import roi
 from tests.conftest import needs_tools
 
@@ -58,11 +59,11 @@ def test_crop_off_frame_is_padded():
 
 def test_bad_video_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.mp4"):
-        roi.read_video(tmp_path / "nope.mp4")
+        media.read_video(tmp_path / "nope.mp4")
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"not a video at all")
-    with pytest.raises(roi.VideoReadError, match="bad.mp4"):
-        roi.read_video(bad)
+    with pytest.raises(roi.VideoReadError, match="bad.mp4"):  # roi re-exports media's error
+        media.read_video(bad)
 
 
 @needs_tools

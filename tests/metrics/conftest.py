@@ -65,9 +65,9 @@ def random_syncnet(tmp_path_factory):
     """A randomly initialised syncnet-python S saved as a state_dict (plumbing tests only)."""
     import torch
 
-    from emodubber.metrics.lse import _syncnet
+    from emodubber.metrics.syncnet import syncnet_backend
 
-    S, _, _ = _syncnet()
+    S, _, _ = syncnet_backend()
     torch.manual_seed(0)
     p = tmp_path_factory.mktemp("syncnet") / "random_S.pt"
     torch.save(S().state_dict(), p)

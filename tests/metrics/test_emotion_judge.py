@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from emodubber.config import EMOTIONS
-from emodubber.metrics.emotion_judge import intensity_score, reference_records, split_emotion_records
+from emodubber.metrics.emotion_judge import intensity_score, reference_records
+from emodubber.metrics.emotion_judge_train import split_emotion_records
 from tests.conftest import needs_tools
 
 
@@ -85,20 +86,25 @@ def emo_corpus(tmp_path_factory):
     return root, recs
 
 
+def _small_judge(cfg, steps: int, relative: bool) -> None:
+    """A judge that trains in seconds: ``steps`` steps of 12 clips, one held-out speaker."""
+    cfg.judges.emotion_judge_train.steps = steps
+    cfg.judges.emotion_judge_train.batch_size = 12
+    cfg.judges.emotion_heldout_speakers = 1
+    cfg.judges.emotion_judge_relative = relative
+
+
 @needs_tools
 @pytest.mark.slow
 def test_train_and_use_the_emotion_judge(emo_corpus, smoke_cfg, tmp_path):
     import soundfile as sf
 
-    from emodubber.metrics.emotion_judge import EmotionJudge, emotion_judge_path, train_emotion_judge, \
-        validate_emotion_judge
+    from emodubber.metrics.emotion_judge import EmotionJudge, emotion_judge_path
+    from emodubber.metrics.emotion_judge_train import train_emotion_judge, validate_emotion_judge
 
     root, recs = emo_corpus
-    smoke_cfg.judges.emotion_judge_train.steps = 40
-    smoke_cfg.judges.emotion_judge_train.batch_size = 12
-    smoke_cfg.judges.emotion_heldout_speakers = 1
+    _small_judge(smoke_cfg, steps=40, relative=False)  # the plain judge; the speaker-relative one: test below
     smoke_cfg.judges.emotion_embed_dim = 16
-    smoke_cfg.judges.emotion_judge_relative = False  # the plain judge; the speaker-relative one: test below
     from emodubber.metrics.emotion_judge import emotion_judge_is_current
 
     assert not emotion_judge_is_current(smoke_cfg)[0]
@@ -133,7 +139,7 @@ def test_train_and_use_the_emotion_judge(emo_corpus, smoke_cfg, tmp_path):
     assert 0 <= summary["accuracy"] <= 1 and not math.isnan(summary["IS"])
     # the same clips through a transform: the identity gives the same verdicts; the evaluation's vocoder runs
     from emodubber.metrics.audio_io import load_audio
-    from emodubber.metrics.emotion_judge import vocoded_copy
+    from emodubber.metrics.emotion_judge_train import vocoded_copy
     from emodubber.models.vocoder import GriffinLimVocoder
 
     same, _ = validate_emotion_judge(judge, recs, root, n_heldout_speakers=1, seed=smoke_cfg.seed,
@@ -166,7 +172,7 @@ def test_prosody_rows_are_speaker_relative_log_f0_and_voicing():
     """Two tones an octave apart give the same relative-F0 row; the flag marks voiced frames only."""
     from emodubber.config import AudioConfig
     from emodubber.metrics.audio_io import load_audio
-    from emodubber.metrics.emotion_judge import _mel
+    from emodubber.metrics.emotion_judge import judge_mel
 
     a = AudioConfig()
     t = np.arange(16000) / 16000
@@ -175,8 +181,8 @@ def test_prosody_rows_are_speaker_relative_log_f0_and_voicing():
         glide = f0 * 2 ** (t / 12 * 2)  # rises two semitones over the second
         wav = 0.3 * np.sin(2 * np.pi * np.cumsum(glide) / 16000)
         wav = np.concatenate([wav, np.zeros(4000)]).astype(np.float32)  # then a quarter second of silence
-        x = _mel(load_audio(wav, 16000, warn=False), a, prosody=True)
-        assert x.shape[0] == a.n_mels + 2 and x.shape[1] == _mel(load_audio(wav, 16000, warn=False), a).shape[1]
+        x = judge_mel(load_audio(wav, 16000, warn=False), a, prosody=True)
+        assert x.shape[0] == a.n_mels + 2 and x.shape[1] == judge_mel(load_audio(wav, 16000, warn=False), a).shape[1]
         rows.append(x)
     rel, voiced = rows[0][-2], rows[0][-1]
     assert voiced[10:90].mean() > 0.9 and voiced[-15:].max() == 0  # tone voiced, silence not
@@ -217,7 +223,7 @@ def _pulse_vowel(f0: float, seconds: float = 1.0, sr: int = 16000, gain: float =
 def test_world_envelope_log_mel_does_not_hear_the_pitch_the_stft_log_mel_does():
     """The same vowel at 110 and 165 Hz: the STFT log-mel differs by its harmonics, WORLD's envelope hardly."""
     from emodubber.config import AudioConfig
-    from emodubber.data.features import envelope_log_mel, log_mel
+    from emodubber.data.acoustics import envelope_log_mel, log_mel
 
     a = AudioConfig()
     lo, hi = _pulse_vowel(110.0), _pulse_vowel(165.0)
@@ -236,18 +242,18 @@ def test_speaker_relative_input_is_level_and_pitch_against_the_neutral_reference
     reference it reads 0."""
     from emodubber.config import AudioConfig
     from emodubber.metrics.audio_io import load_audio
-    from emodubber.metrics.emotion_judge import _features, _input, neutral_reference
+    from emodubber.metrics.emotion_judge import judge_features, judge_input, neutral_reference
 
     a = AudioConfig()
-    feat = lambda w: _features(load_audio(w, 16000, warn=False), a, lifter=20, envelope=True)  # noqa: E731
+    feat = lambda w: judge_features(load_audio(w, 16000, warn=False), a, lifter=20, envelope=True)  # noqa: E731
     ref_feat = feat(_pulse_vowel(110.0))
     ref = neutral_reference([ref_feat])
     assert ref["n_clips"] == 1 and ref["mel"].shape == (a.n_mels,)
-    own = _input(ref_feat, prosody=True, ref=ref)
+    own = judge_input(ref_feat, prosody=True, ref=ref)
     v = own[-1] > 0
     assert own.shape == (a.n_mels + 2, len(v)) and v.mean() > 0.8
     assert abs(float(np.median(own[-2][v]))) < 0.02 and np.abs(own[: a.n_mels][:, v].mean(1)).max() < 1e-4
-    up = _input(feat(_pulse_vowel(220.0, gain=2.0)), prosody=True, ref=ref)
+    up = judge_input(feat(_pulse_vowel(220.0, gain=2.0)), prosody=True, ref=ref)
     vu = up[-1] > 0
     assert abs(float(np.median(up[-2][vu])) - np.log(2)) < 0.05
     assert abs(float(np.median(up[10:40][:, vu].mean(1))) - 1.5 * np.log(2)) < 0.15  # +9 dB on the low mel rows
@@ -258,13 +264,11 @@ def test_speaker_relative_input_is_level_and_pitch_against_the_neutral_reference
 @needs_tools
 @pytest.mark.slow
 def test_speaker_relative_judge_needs_speakers_and_learns_new_ones(emo_corpus, smoke_cfg, tmp_path):
-    from emodubber.metrics.emotion_judge import EmotionJudge, train_emotion_judge, validate_emotion_judge
+    from emodubber.metrics.emotion_judge import EmotionJudge
+    from emodubber.metrics.emotion_judge_train import train_emotion_judge, validate_emotion_judge
 
     root, recs = emo_corpus
-    smoke_cfg.judges.emotion_judge_train.steps = 20
-    smoke_cfg.judges.emotion_judge_train.batch_size = 12
-    smoke_cfg.judges.emotion_heldout_speakers = 1
-    smoke_cfg.judges.emotion_judge_relative = True
+    _small_judge(smoke_cfg, steps=20, relative=True)
     smoke_cfg.judges.emotion_judge_envelope = True
     rec = train_emotion_judge(smoke_cfg, recs, out_path=tmp_path / "j.pt", corpus_dir=root, log=lambda s: None)
     assert set(rec["reference_clips"]) == {"slt", "rms", "awb"}  # every speaker, held-out ones included
@@ -292,7 +296,8 @@ def test_regularised_judge_trains_and_the_feature_cache_changes_nothing(emo_corp
     defaults train the judge of the code before the knobs was checked once against that commit, not here.)"""
     import torch
 
-    from emodubber.metrics.emotion_judge import EmotionJudge, feature_cache, train_emotion_judge
+    from emodubber.metrics.emotion_judge import EmotionJudge, feature_cache
+    from emodubber.metrics.emotion_judge_train import train_emotion_judge
 
     root, recs = emo_corpus
     j = smoke_cfg.judges

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emodubber.metrics.lse import expected_av_offset, shift_audio, sync_scores
+from emodubber.metrics.lse import sync_scores
+from emodubber.metrics.syncnet import expected_av_offset, shift_audio
 from tests.conftest import needs_tools
 
 
@@ -34,7 +35,8 @@ def test_shift_audio_keeps_length_and_moves_content():
 
 @needs_tools
 def test_mux_roundtrip_keeps_audio_aligned(tmp_path, flite_clips):
-    from emodubber.metrics.lse import extract_audio, mux_audio
+    from emodubber.media import extract_audio
+    from emodubber.metrics.lse import mux_audio
     from tests.metrics.conftest import mouth_video
 
     x, _ = sf.read(flite_clips[("slt", 0)], dtype="float32")

@@ -28,8 +28,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from emodubber.config import EMOTIONS, ConfigError, ProfileConfig
 from emodubber.data.manifest import ClipRecord, assign_splits, setting2_references, write_manifest, write_references
+from emodubber.data.synth import emotions, face
 from emodubber.data.synth.voices import DEFAULT_HELDOUT, DEFAULT_VOICES, PHONE_SET, VOICES
 from emodubber.text.grid import grid_clip_name, random_sentence
 from emodubber.utils import atomic_path, atomic_write_json, progress
@@ -120,18 +123,14 @@ def make_clip(job: dict, root: str | Path) -> dict[str, Any]:
         except (OSError, json.JSONDecodeError, AttributeError):
             pass  # a damaged or outdated sidecar: rebuild the clip
     try:
-        import numpy as np
         import soundfile as sf
-
-        from emodubber.data.synth.emotions import speak
-        from emodubber.data.synth.face import render_clip
 
         if job["sample_rate"] != 16000:
             raise ConfigError(f"audio.sample_rate must be 16000 for the synthetic corpus, got {job['sample_rate']}")
         rng = np.random.default_rng(job["seed"])
         frame_s = 1.0 / job["fps"]
-        wav, phones, spans, info = speak(job["voice"], job["text"], job["emotion"], job["intensity"], rng,
-                                         pad_to=frame_s)
+        wav, phones, spans, info = emotions.speak(job["voice"], job["text"], job["emotion"], job["intensity"],
+                                                  rng, pad_to=frame_s)
         bad = sorted(set(phones) - PHONE_SET)
         if bad:
             raise ValueError(f"phones outside the symbol set: {bad}")
@@ -141,7 +140,7 @@ def make_clip(job: dict, root: str | Path) -> dict[str, Any]:
             sf.write(tmp, wav, 16000, subtype="PCM_16", format="WAV")
         if job["video"]:
             with atomic_path(p["mp4"]) as tmp:
-                render_clip(tmp, phones, spans, n_frames, job["voice"], job["emotion"], job["intensity"],
+                face.render_clip(tmp, phones, spans, n_frames, job["voice"], job["emotion"], job["intensity"],
                             size=job["render_size"], seed=job["seed"], fps=job["fps"])
         rec = ClipRecord(
             clip_id=job["clip_id"], corpus=f"synthetic-{job['part']}", speaker=job["voice"], text=job["text"],
@@ -237,9 +236,6 @@ def build_synthetic_corpus(cfg: ProfileConfig, force: bool = False, show_progres
         recs.sort(key=lambda r: r.clip_id)
         assign_splits(recs, cfg.corpus.val_fraction, cfg.corpus.test_fraction, cfg.seed, heldout_speakers=heldout)
     refs = setting2_references(records["dubbing"], cfg.seed)
-    from emodubber.data.synth.emotions import RECIPES
-    from emodubber.data.synth.voices import VOICES as _V
-
     all_recs = records["dubbing"] + records["emotion"]
     summary = {
         "corpus_dir": str(root),
@@ -259,8 +255,8 @@ def build_synthetic_corpus(cfg: ProfileConfig, force: bool = False, show_progres
         "per_split": {p: dict(sorted(Counter(r.split for r in recs).items())) for p, recs in records.items()},
         "hours": round(sum(r.duration_s for r in all_recs) / 3600, 4),
     }
-    info = {**summary, "voice_specs": {v: _V[v].to_dict() for v in voices},
-            "recipes": {e: r.to_dict() for e, r in RECIPES.items()}}
+    info = {**summary, "voice_specs": {v: VOICES[v].to_dict() for v in voices},
+            "recipes": {e: r.to_dict() for e, r in emotions.RECIPES.items()}}
     atomic_write_json(root / "corpus_info.json", info)
     write_references(root / "references.tsv", refs)
     write_manifest(root / "emotion.jsonl", records["emotion"])
