@@ -1,6 +1,6 @@
 """The batch contract between ``emodubber.data`` (collate), ``emodubber.models`` and ``emodubber.train``.
 
-Notation (DIGEST): B batch, P phonemes, F video frames, T = 4F mel frames.
+Notation (docs/paper.md §3.1): B batch, P phonemes, F video frames, T = 4F mel frames.
 
 ==================  =====================  ====================================================
 field               shape / dtype          meaning
@@ -28,11 +28,34 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["DubBatch", "BatchError"]
+__all__ = ["DubBatch", "BatchError", "ShapeError", "expect_t_equals_4f", "MEL_PER_FRAME"]
+
+#: mel frames per video frame under the fixed contract (16000 / 25 / 160).
+MEL_PER_FRAME = 4
 
 
-class BatchError(ValueError):
+class ShapeError(ValueError):
+    """A tensor whose shape breaks the model's contract; the message says which and why."""
+
+
+class BatchError(ShapeError):
     """A batch that breaks the contract; the message names the clip and the field."""
+
+
+def expect_t_equals_4f(mel_frames: int, video_frames: int, name: str = "mel", clip: str = "",
+                       mel_per_frame: int = MEL_PER_FRAME) -> None:
+    """The audio-visual contract T = 4F (``docs/paper.md`` §F.3): T mel frames for F video frames.
+
+    The one check of it (dataset items, batches, the dubber's inputs); raises :class:`ShapeError` naming
+    ``name`` and ``clip``. ``mel_per_frame`` is 4 under the fixed contract (16 kHz, hop 160, 25 fps).
+    """
+    if mel_frames != mel_per_frame * video_frames:
+        where = f" (clip {clip})" if clip else ""
+        raise ShapeError(
+            f"{name} has T = {mel_frames} mel frames for F = {video_frames} video frames{where}; "
+            f"the contract is T = {mel_per_frame}F = {mel_per_frame * video_frames} "
+            f"(16 kHz, hop 160, 25 fps)"
+        )
 
 
 @dataclass
@@ -74,10 +97,7 @@ class DubBatch:
         if self.lip is not None:
             for i, cid in enumerate(self.clip_ids):
                 T, F = int(self.mel_lengths[i]), int(self.lip_lengths[i])
-                if T != mel_per_frame * F:
-                    raise BatchError(
-                        f"clip {cid}: {T} mel frames for {F} video frames; the contract is T = {mel_per_frame}F"
-                    )
+                expect_t_equals_4f(T, F, "mel", cid, mel_per_frame)
         for i, cid in enumerate(self.clip_ids):
             if int(self.durations[i].sum()) != int(self.mel_lengths[i]):
                 raise BatchError(

@@ -6,14 +6,9 @@ from typing import Sequence
 
 import torch
 
+from emodubber.batch import MEL_PER_FRAME, ShapeError, expect_t_equals_4f
+
 __all__ = ["ShapeError", "expect_ndim", "expect_dim", "expect_t_equals_4f", "MEL_PER_FRAME"]
-
-#: mel frames per video frame under the fixed contract (16000 / 25 / 160).
-MEL_PER_FRAME = 4
-
-
-class ShapeError(ValueError):
-    """A tensor whose shape breaks the model's contract; the message says which and why."""
 
 
 def expect_ndim(t: torch.Tensor, name: str, ndims: int | Sequence[int], layout: str) -> None:
@@ -29,19 +24,3 @@ def expect_dim(t: torch.Tensor, name: str, dim: int, size: int, what: str) -> No
     """Raise :class:`ShapeError` unless ``t.shape[dim] == size`` (``what`` names the dimension)."""
     if t.shape[dim] != size:
         raise ShapeError(f"{name} has {what} = {t.shape[dim]} (dim {dim} of {tuple(t.shape)}), expected {size}")
-
-
-def expect_t_equals_4f(mel_frames: int, video_frames: int, name: str = "mel", clip: str = "",
-                       mel_per_frame: int = MEL_PER_FRAME) -> None:
-    """The audio-visual contract T = 4F (``docs/paper.md`` §F.3): T mel frames for F video frames.
-
-    The one check of it (dataset items, batches, the dubber's inputs); raises :class:`ShapeError` naming
-    ``name`` and ``clip``. ``mel_per_frame`` is 4 under the fixed contract (16 kHz, hop 160, 25 fps).
-    """
-    if mel_frames != mel_per_frame * video_frames:
-        where = f" (clip {clip})" if clip else ""
-        raise ShapeError(
-            f"{name} has T = {mel_frames} mel frames for F = {video_frames} video frames{where}; "
-            f"the contract is T = {mel_per_frame}F = {mel_per_frame * video_frames} "
-            f"(16 kHz, hop 160, 25 fps)"
-        )
