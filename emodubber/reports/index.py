@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from emodubber.reports.paper import SOURCES
-from emodubber.reports.tables import SYNTHETIC_LABEL, _machine_summary, record_dict
+from emodubber.reports.tables import SYNTHETIC_LABEL, machine_summary, record_dict
 from emodubber.utils import atomic_write_text
 
 __all__ = ["budget_lines", "write_reports_readme", "artefact_rows", "load_claims", "partial_reruns"]
@@ -140,7 +140,7 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
     if rec:
         wall = rec.get("wall_time_s")
         wall_s = f"{wall:.0f} s ({wall / 60:.1f} min)" if isinstance(wall, (int, float)) else "—"
-        machine = _esc(_machine_summary(rec.get("machine")))
+        machine = _esc(machine_summary(rec.get("machine")))
         md += [
             "| profile | seed | commit | machine | started | ended | wall time | status |\n",
             "|---|---|---|---|---|---|---|---|\n",

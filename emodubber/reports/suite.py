@@ -9,7 +9,9 @@ the notebook and the cell.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from typing import Any, Callable
 import yaml
 
 from emodubber.config import ConfigError, load_profile, repo_root
+from emodubber.reports.index import partial_reruns, write_reports_readme
 from emodubber.reports.provenance import RunRecord
 from emodubber.tools import require_module
 from emodubber.utils import atomic_write_json
@@ -111,9 +114,6 @@ def _kernel_name(preferred: str) -> str:
     (another checkout may have registered the same name); otherwise a kernelspec private to this
     environment (``<sys.prefix>/share/jupyter/kernels/emodubber-<hash>``) is installed and used.
     """
-    import hashlib
-    import os
-
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     ksm = KernelSpecManager()
@@ -139,8 +139,6 @@ def _write_index(cfg, record: dict, suite, log: Callable[[str], None]) -> None:
     """``reports/<profile>/README.md`` (and ``reports/README.md`` for ``cpu``, the committed profile):
     every paper artefact mapped to its file, the claims and their verdicts, the full run's record and the
     partial re-runs made since."""
-    from emodubber.reports.index import partial_reruns, write_reports_readme
-
     entries = load_suite(suite)
     title = f"Reproduction reports — profile `{cfg.name}`"
     reruns = partial_reruns(cfg.reports_dir, record)
@@ -198,8 +196,6 @@ def run_suite(
     record_path = cfg.reports_dir / ("run_record.json" if not (only or start) else f"run_record_{entries[0].name if entries else 'none'}.json")
     kname = _kernel_name(kernel)
     # kernels inherit the environment: torch imported first in a notebook must not spin OpenMP threads
-    import os
-
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for k, e in enumerate(entries, 1):
         applied = {name: v for name, v in params.items() if name in declared.get(e.name, ())}
