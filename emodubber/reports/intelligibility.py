@@ -21,6 +21,7 @@ condition           mel that is judged
 
 :func:`breakdown_mels` makes the mels of one clip (tested on tiny models); :func:`intelligibility_breakdown`
 vocodes them with Griffin-Lim, judges them and returns the per-clip errors and a summary by condition.
+matplotlib is imported inside :func:`plot_breakdown` (a heavy third-party backend).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Each notebook gets the profile's parameters injected (``PROFILE``, ``SEED``, ``W
 ``REPORTS_DIR`` plus the notebook's own ``parameters`` from ``suite.yaml``); executed copies go to
 ``reports/<profile>/executed/``; a run record (profile, seed, commit, machine, start/end, time per
 notebook) is written beside them as ``run_record.json``. The first failure stops the run and names
-the notebook and the cell.
+the notebook and the cell. jupyter_client and ipykernel are imported when a kernel is looked up (heavy
+third-party backends, needed only to run notebooks).
 """
 
 from __future__ import annotations
