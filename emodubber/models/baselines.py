@@ -2,9 +2,9 @@
 
 :data:`ABLATIONS` names each trained variant once. Its key is the checkpoint directory
 (``cfg.checkpoint_dir("baselines") / key``) and the name the training stage and notebook 06 use; its ``label``
-is the row of the tables (Table 4 and the ablation study, ``docs/paper.md``); its ``slug`` the directory of its
-generated audio (``work_dir/generated/<slug>``); its ``overrides`` the :class:`~emodubber.config.ModelConfig`
-fields it changes (the rest is the dubber's recipe).
+is the row of the tables (Table 4 and the ablation study, ``docs/paper.md`` §D.4 and §D.6); its ``slug`` the
+directory of its generated audio (``work_dir/generated/<slug>``); its ``overrides`` the
+:class:`~emodubber.config.ModelConfig` fields it changes (the rest is the dubber's recipe).
 
 ==================  ===================  ====================================  ==============================
 key                 table label          model config                          synthesis

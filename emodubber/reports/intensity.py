@@ -2,7 +2,7 @@
 
 For each emotion, curve (:data:`emodubber.reports.paper.CURVES`: β = α/4, β = 0.6, β = 0) and α of
 :func:`alpha_grid`, the dubber's output on the same clips and noise is scored by the emotion judge; IS is its
-posterior of the asked emotion (``docs/paper.md``, Figure 3).
+posterior of the asked emotion (``docs/paper.md`` §3.5.3 and §D.7).
 """
 
 from __future__ import annotations

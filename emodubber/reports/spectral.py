@@ -4,7 +4,7 @@
   normalised log-mels ``[n_mels, T]`` differ most;
 - :func:`f0_track`: F0 in Hz per 10 ms hop (NaN unvoiced), one value per mel frame;
 - :func:`describe_emotion_mel`: mean F0, the rising end, mean log-mel, the high-frequency energy share — the
-  cues the paper reads off its Figure 4 (``docs/paper.md``).
+  cues the paper reads off its Figure 4 (``docs/paper.md`` §D.7).
 
 scipy (``ndimage``) and librosa (pYIN) are imported inside the functions that need them: heavy third-party
 backends.

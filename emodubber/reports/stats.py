@@ -7,7 +7,7 @@ Every table and claim reads its numbers from here:
   (one row per clip, columns = the metric keys of :data:`emodubber.reports.paper.METRICS`);
 - :func:`ablation_deltas` / :func:`delta_is_better`: each row's mean minus a reference row's;
 - :func:`paired_differences`: per-clip differences between two rows on the same clips;
-- :func:`intensity_summary` / :func:`spearman_table`: Figure 3's curves (IS against α, ``docs/paper.md``);
+- :func:`intensity_summary` / :func:`spearman_table`: Figure 3's curves (IS against α, ``docs/paper.md`` §3.5.3);
 - :func:`silhouette`: Figure 5's cluster separation in the judge's embedding space.
 
 scipy and scikit-learn are imported inside the functions that need them: they are heavy third-party

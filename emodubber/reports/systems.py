@@ -1,6 +1,6 @@
 """The systems the reproduction notebooks compare: where each one's weights live and how it speaks.
 
-:data:`SYSTEMS` holds the rows of Table 4 in the paper's order (``docs/paper.md``; names =
+:data:`SYSTEMS` holds the rows of Table 4 in the paper's order (``docs/paper.md`` §D.4; names =
 :data:`emodubber.reports.paper.OUR_TABLE4_ROWS`): the corpus wav, the corpus mel through the vocoder, the
 trained variants of :data:`emodubber.models.baselines.ABLATIONS` that are Table 4 rows, and EmoDubber.
 :data:`CONTROLS` holds the systems that are not rows of the paper's table: EmoDubber at the ablations' step
