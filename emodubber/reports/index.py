@@ -4,7 +4,7 @@
 and ``produces`` fields of ``nbconfig/suite.yaml``) to its file, says which files exist, gives the
 run record (profile, seed, commit, machine, wall time, time per notebook), carries the
 synthetic-corpus disclaimer, lists the claims the notebooks tested (``*.claims.json`` written by
-:func:`emodubber.reports.tables.write_claims`) with what held and what did not, and explains where
+:func:`emodubber.reports.claims.write_claims`) with what held and what did not, and explains where
 the paper's own numbers come from.
 """
 
