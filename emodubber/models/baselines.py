@@ -1,35 +1,67 @@
-"""Baselines and ablations built from the same parts by configuration (the comparison rows of the tables).
+"""Baselines and ablations built from the same parts by configuration: the one registry of the comparison rows.
 
-==================  ===========================================  =============================================
-variant             model config                                 synthesis
-==================  ===========================================  =============================================
-``emodubber``       as given                                     guided when α or β > 0
-``lip_blind_tts``   ``lip_blind: true`` — no lip encoder/LPA/PE;  durations from the duration predictor on the
-                    trained in TTS mode with true durations      phonemes, fitted to 4F when the clip's video
-                                                                 length is known (no video content is read)
-``wo_lcl``          ``use_lpa_loss: false`` (L_cl weight 0)      as EmoDubber
-``wo_pe``           ``use_pe: false`` (C_pho alone into the      as EmoDubber (MAS still reports D_p)
-                    conformer; no MAS / length-regulator path)
-``wo_guidance``     as EmoDubber (the same trained model)        α = β = 0 always (FUEC guidance off)
-==================  ===========================================  =============================================
+:data:`ABLATIONS` names each trained variant once. Its key is the checkpoint directory
+(``cfg.checkpoint_dir("baselines") / key``) and the name the training stage and notebook 06 use; its ``label``
+is the row of the tables (Table 4 and the ablation study, ``docs/paper.md`` §D.4 and §D.6); its ``slug`` the
+directory of its generated audio (``work_dir/generated/<slug>``); its ``overrides`` the
+:class:`~emodubber.config.ModelConfig` fields it changes (the rest is the dubber's recipe).
+
+==================  ===================  ====================================  ==============================
+key                 table label          model config                          synthesis
+==================  ===================  ====================================  ==============================
+``lip_blind``       lip-blind TTS        ``lip_blind: true`` — no lip           durations from the duration
+                                         encoder / LPA / PE; trained in TTS     predictor on the phonemes,
+                                         mode with true durations               fitted to 4F when the video
+                                                                                length is known
+``no_lcl``          EmoDubber w/o L_cl   ``use_lpa_loss: false`` (L_cl off)     as EmoDubber
+``no_pe``           EmoDubber w/o PE     ``use_pe: false`` (C_pho alone into    as EmoDubber (MAS still
+                                         the conformer)                         reports D_p)
+``paper_fusion``    EmoDubber, paper     ``dub_fusion: paper`` (H = Up×4(       as EmoDubber
+                    fusion               Linear([O_p; O_s^v]))), the "before"
+                                         of the intelligibility study
+==================  ===================  ====================================  ==============================
+
+:data:`VARIANTS` adds the untrained synthesis variants: ``emodubber`` (as configured) and ``wo_guidance``
+(the same trained model with α = β = 0, FUEC guidance off).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
 
 from emodubber.config import AudioConfig, ModelConfig
 from emodubber.models.dubber import EmoDubber
 
-__all__ = ["VARIANTS", "variant_config", "build_variant", "synthesis_kwargs", "LipBlindTTS"]
+__all__ = ["Ablation", "ABLATIONS", "VARIANTS", "variant_config", "build_variant", "synthesis_kwargs",
+           "LipBlindTTS"]
 
-#: variant name → ModelConfig overrides
+
+@dataclass(frozen=True)
+class Ablation:
+    """One trained comparison variant: checkpoint key, table label, generated-audio slug, config overrides."""
+
+    key: str
+    label: str
+    slug: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    table4: bool = True  # a row of Table 4 (else a control of the ablation / intelligibility notebooks)
+
+
+#: key → :class:`Ablation`, in Table 4's row order (the controls last).
+ABLATIONS: dict[str, Ablation] = {a.key: a for a in (
+    Ablation("lip_blind", "lip-blind TTS", "lip_blind_tts", {"lip_blind": True}),
+    Ablation("no_lcl", "EmoDubber w/o L_cl", "wo_lcl", {"use_lpa_loss": False}),
+    Ablation("no_pe", "EmoDubber w/o PE", "wo_pe", {"use_pe": False}),
+    Ablation("paper_fusion", "EmoDubber, paper fusion", "emodubber_paper_fusion", {"dub_fusion": "paper"},
+             table4=False),
+)}
+
+#: variant name → ModelConfig overrides: the ablations, the full model and the guidance-off synthesis.
 VARIANTS: dict[str, dict[str, Any]] = {
     "emodubber": {},
-    "lip_blind_tts": {"lip_blind": True},
-    "wo_lcl": {"use_lpa_loss": False},
-    "wo_pe": {"use_pe": False},
+    **{k: dict(a.overrides) for k, a in ABLATIONS.items()},
     "wo_guidance": {},
 }
 
@@ -57,4 +89,4 @@ def synthesis_kwargs(name: str, **kwargs) -> dict[str, Any]:
 
 def LipBlindTTS(model_cfg: ModelConfig, audio_cfg: AudioConfig | None = None) -> EmoDubber:  # noqa: N802
     """The lip-blind TTS baseline: an EmoDubber built with ``lip_blind=True``."""
-    return build_variant("lip_blind_tts", model_cfg, audio_cfg)
+    return build_variant("lip_blind", model_cfg, audio_cfg)

@@ -10,6 +10,7 @@ One ``torch.save`` dict, loadable with ``weights_only=True``:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,12 @@ import torch
 from emodubber import __version__
 from emodubber.utils import atomic_path
 
-__all__ = ["MODEL_FORMAT", "ModelFileError", "write_model_file", "read_model_file"]
+__all__ = ["MODEL_FORMAT", "ModelFileError", "write_model_file", "read_model_file", "list_checkpoints"]
 
 MODEL_FORMAT = "emodubber-model/1"
+
+#: a training checkpoint of ``emodubber.train.checkpoint``: ``step_<NNNNNNN>.pt``
+_CHECKPOINT_NAME = re.compile(r"^step_(\d+)\.pt$")
 
 
 class ModelFileError(RuntimeError):
@@ -79,3 +83,16 @@ def read_model_file(path: str | Path, kind: str | None = None, check_version: bo
             f"pass check_version=False (emodubber dub --ignore-version) to try anyway"
         )
     return payload
+
+
+def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of every training checkpoint ``step_*.pt`` in ``directory``, oldest first."""
+    d = Path(directory)
+    if not d.is_dir():
+        return []
+    found = []
+    for p in d.iterdir():
+        m = _CHECKPOINT_NAME.match(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return sorted(found)

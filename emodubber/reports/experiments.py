@@ -1,6 +1,7 @@
 """The glue between trained checkpoints, the judges and the reproduction notebooks (10–15, 20).
 
-One :class:`Experiment` per profile run. It knows the systems of Table 4 (:data:`SYSTEMS`), loads each
+One :class:`Experiment` per profile run. It knows the systems of Table 4
+(:data:`emodubber.reports.systems.SYSTEMS`), loads each
 one's checkpoint from ``cfg.checkpoint_dir(stage)``, builds the inputs of a test clip in either setting,
 generates speech in batches, vocodes it and writes it under
 ``cfg.work_dir / "generated" / <system> / S<setting> / <condition>`` (``<clip>.wav`` at 16 kHz and
@@ -16,9 +17,10 @@ setting                speaker reference S_id
 
 Everything is cached, so a notebook never redoes another's work:
 
-- a generated directory holds ``meta.json`` with the *generation key* (system, setting, emotion, α, β,
-  γ, Euler steps, temperature, seed, batch size, vocoder, the SHA-256 of every checkpoint involved);
-  clips already there under the same key are reused, a changed key clears the directory's wavs first;
+- a generated directory holds ``meta.json`` with the *generation key* (:mod:`emodubber.reports.generation`:
+  system, setting, emotion, α, β, γ, Euler steps, temperature, seed, batch size, vocoder, the SHA-256 of every
+  checkpoint involved); clips already there under the same key are reused, a changed key clears the directory's
+  wavs first;
 - an evaluation is pickled beside the wavs under a hash of (generation key, setting, metrics, clips,
   judges' settings and weight hashes);
 - the intensity sweep (Figure 3) is a CSV keyed likewise.
@@ -39,36 +41,30 @@ sizes are part of the cache keys.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
+import pandas as pd
+import torch
 
+from emodubber import __version__
 from emodubber.config import EMOTIONS, ProfileConfig
-from emodubber.utils import atomic_path, atomic_write_json, progress
+from emodubber.data.features import feature_path, load_index
+from emodubber.data.manifest import read_manifest, read_references
+from emodubber.metrics.emotion_judge import EmotionJudge
+from emodubber.metrics.evaluate import evaluate
+from emodubber.models.dubber import EmoDubber
+from emodubber.models.emotion import load_emotion_expert
+from emodubber.reports.generation import (file_sha256, judges_fingerprint, key_hash, make_vocoder,
+                                          pad_batch, prepare_dir, setting2_from_setting1, subset_judges, write_clip)
+from emodubber.reports.intensity import intensity_sweep
+from emodubber.reports.systems import SYSTEMS, system_spec
+from emodubber.text.symbols import phonemes_to_ids
+from emodubber.utils import atomic_path, progress
 
-__all__ = [
-    "SystemSpec",
-    "SYSTEMS",
-    "CONTROLS",
-    "EQUAL_STEPS",
-    "PAPER_FUSION",
-    "system_spec",
-    "matched_step_checkpoint",
-    "TABLE4_METRICS",
-    "TABLE5_METRICS",
-    "GUIDED",
-    "Experiment",
-    "alpha_grid",
-    "make_vocoder",
-    "subset_judges",
-    "file_sha256",
-]
+__all__ = ["TABLE4_METRICS", "TABLE5_METRICS", "GUIDED", "Experiment"]
 
 #: Metrics of Table 4 (``emodubber.metrics.evaluate`` names): no emotion judge, no open-LM WER.
 TABLE4_METRICS: tuple[str, ...] = ("wer", "per", "secs", "lse", "mcd")
@@ -77,197 +73,6 @@ TABLE5_METRICS: tuple[str, ...] = ("wer", "per", "secs", "lse", "emotion")
 #: The guidance used for the per-emotion studies (Table 5, Figures 4 and 5) unless a notebook says otherwise:
 #: the middle of the paper's α range on its best curve (β = α/4).
 GUIDED: dict[str, float] = {"alpha": 2.5, "beta": 0.625}
-
-
-@dataclass(frozen=True)
-class SystemSpec:
-    """One row of Table 4: where its weights live and how it speaks.
-
-    kind: ``"gt"`` (the corpus wav), ``"gt_mel"`` (the corpus mel through the vocoder) or ``"model"``
-    (an :class:`~emodubber.models.dubber.EmoDubber` checkpoint at ``checkpoint_dir(stage)/variant/model.pt``).
-    """
-
-    name: str
-    slug: str  # directory name under work_dir/generated
-    kind: str = "model"
-    stage: str = ""
-    variant: str = ""
-    # baselines variants whose training steps this system matches: its checkpoint is the stage's numbered
-    # training checkpoint nearest to their median step count (an equal-training control), not model.pt
-    match_steps_of: tuple[str, ...] = ()
-
-    @property
-    def setting_independent(self) -> bool:
-        """True when the audio is the same in both settings (only SECS changes)."""
-        return self.kind != "model"
-
-    def checkpoint(self, cfg: ProfileConfig) -> Path | None:
-        if self.kind != "model":
-            return None
-        if self.match_steps_of:
-            return matched_step_checkpoint(cfg, self.stage, self.match_steps_of)[0]
-        d = cfg.checkpoint_dir(self.stage)
-        return (d / self.variant if self.variant else d) / "model.pt"
-
-
-def matched_step_checkpoint(cfg: ProfileConfig, stage: str, variants: Sequence[str],
-                            tolerance: float = 0.3) -> tuple[Path, dict[str, Any]]:
-    """(path, info): the numbered training checkpoint of ``stage`` whose step is nearest to the median step of
-    the ``baselines/<variant>/model.pt`` files (their ``extra.step``). The path does not exist when there is
-    nothing to match (no baseline model, no numbered checkpoint, or none within ``tolerance`` × the target step,
-    e.g. when only the last few checkpoints were kept): the system is then reported unavailable. The control is
-    mid-schedule (its learning rate had not decayed yet), unlike the ablations it is compared with."""
-    from emodubber.models.checkpointing import ModelFileError, read_model_file
-    from emodubber.train.checkpoint import list_checkpoints
-
-    steps = {}
-    for v in variants:
-        p = cfg.checkpoint_dir("baselines") / v / "model.pt"
-        try:
-            step = (read_model_file(p, check_version=False).get("extra") or {}).get("step")
-        except ModelFileError:
-            continue
-        if step is not None:
-            steps[v] = int(step)
-    d = cfg.checkpoint_dir(stage)
-    found = list_checkpoints(d)
-    if not steps or not found:
-        return d / "no_matching_step.pt", {"baseline_steps": steps, "step": None}
-    target = float(np.median(list(steps.values())))
-    step, path = min(found, key=lambda sp: (abs(sp[0] - target), sp[0]))
-    if abs(step - target) > tolerance * target:
-        return d / "no_matching_step.pt", {"baseline_steps": steps, "target_step": target, "step": None,
-                                           "nearest": step}
-    return path, {"baseline_steps": steps, "target_step": target, "step": step}
-
-
-#: The systems of Table 4, in the paper's row order (names = ``emodubber.reports.paper.OUR_TABLE4_ROWS``).
-SYSTEMS: dict[str, SystemSpec] = {s.name: s for s in (
-    SystemSpec("GT", "gt", kind="gt"),
-    SystemSpec("GT mel + vocoder", "gt_mel_vocoder", kind="gt_mel"),
-    SystemSpec("lip-blind TTS", "lip_blind_tts", stage="baselines", variant="lip_blind"),
-    SystemSpec("EmoDubber w/o L_cl", "wo_lcl", stage="baselines", variant="no_lcl"),
-    SystemSpec("EmoDubber w/o PE", "wo_pe", stage="baselines", variant="no_pe"),
-    SystemSpec("EmoDubber", "emodubber", stage="dubber"),
-)}
-
-#: Name of the equal-training control: EmoDubber's own training checkpoint at the ablations' step count.
-EQUAL_STEPS = "EmoDubber at the ablations' steps"
-
-#: EmoDubber with the paper's fusion (model.dub_fusion = "paper"), trained by the ablations' recipe and steps
-PAPER_FUSION = "EmoDubber, paper fusion"
-
-#: Controls that are not rows of the paper's Table 4 (the ablations notebook scores them).
-CONTROLS: dict[str, SystemSpec] = {s.name: s for s in (
-    SystemSpec(EQUAL_STEPS, "emodubber_equal_steps", stage="dubber", match_steps_of=("no_lcl", "no_pe")),
-    SystemSpec(PAPER_FUSION, "emodubber_paper_fusion", stage="baselines", variant="paper_fusion"),
-)}
-
-
-def system_spec(name: str) -> SystemSpec:
-    """The :class:`SystemSpec` of a Table 4 system or of a control (:data:`CONTROLS`)."""
-    spec = SYSTEMS.get(name) or CONTROLS.get(name)
-    if spec is None:
-        raise KeyError(f"unknown system {name!r}; known: {', '.join([*SYSTEMS, *CONTROLS])}")
-    return spec
-
-
-def alpha_grid(alpha_max: float = 5.0, n_alpha: int = 13) -> np.ndarray:
-    """The α values of Figure 3: ``n_alpha`` points from 0 to ``alpha_max`` (the paper: 13 on [0, 5])."""
-    if n_alpha < 2:
-        raise ValueError(f"n_alpha must be >= 2, got {n_alpha}")
-    return np.round(np.linspace(0.0, float(alpha_max), int(n_alpha)), 6)
-
-
-_SHA_CACHE: dict[tuple[str, float, int], str] = {}
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file (memoised on path, mtime and size)."""
-    from emodubber.metrics.audio_io import sha256_file
-
-    p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_mtime, st.st_size)
-    if key not in _SHA_CACHE:
-        _SHA_CACHE[key] = sha256_file(p)
-    return _SHA_CACHE[key]
-
-
-def _hash(obj: Any, n: int = 16) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:n]
-
-
-def make_vocoder(cfg: ProfileConfig, kind: str | None = None) -> tuple[Callable, dict[str, Any]]:
-    """(vocoder, description): ``vocoder(mel [1, 80, T] normalised log-mel) -> wav [1, 160·T]`` (torch).
-
-    ``kind`` defaults to ``cfg.eval.vocoder``: ``"griffinlim"`` (no training) or ``"hifigan"`` (the
-    generator trained by the vocoder stage, ``checkpoint_dir("vocoder")/model.pt``).
-    """
-    import torch
-
-    kind = kind or cfg.eval.vocoder
-    if kind == "griffinlim":
-        from emodubber.models.vocoder import GriffinLimVocoder
-
-        voc = GriffinLimVocoder(cfg.audio)
-        desc = {"vocoder": "griffinlim", "n_iter": 32}
-    elif kind == "hifigan":
-        from emodubber.train.stages import load_vocoder
-
-        path = cfg.checkpoint_dir("vocoder") / "model.pt"
-        if not path.exists():
-            raise FileNotFoundError(f"HiFi-GAN weights {path} do not exist: train the vocoder stage first "
-                                    "(or set eval.vocoder: griffinlim)")
-        voc = load_vocoder(path)
-        desc = {"vocoder": "hifigan", "weights_sha256": file_sha256(path)}
-    else:
-        raise ValueError(f"eval.vocoder must be 'griffinlim' or 'hifigan', not {kind!r}")
-
-    def vocode(mel):
-        with torch.inference_mode():
-            mel = torch.as_tensor(mel, dtype=torch.float32)
-            if mel.dim() == 2:
-                mel = mel[None]
-            return voc(mel)
-
-    return vocode, desc
-
-
-def subset_judges(judges: Any, metrics: Iterable[str]) -> Any:
-    """A copy of an ``emodubber.metrics.evaluate.Judges`` keeping only the judges of ``metrics``.
-
-    (``evaluate`` runs every judge its ``Judges`` holds, so one loaded set serves every table.)
-    """
-    m = set(metrics)
-    keep = {"asr": "wer", "asr_lm": "wer_lm", "phones": "per", "speaker": "secs", "sync": "lse",
-            "emotion": "emotion"}
-    changes: dict[str, Any] = {attr: None for attr, metric in keep.items() if metric not in m}
-    changes["mcd"] = bool(judges.mcd) and "mcd" in m
-    changes["missing"] = {k: v for k, v in judges.missing.items() if k in m}
-    return dataclasses.replace(judges, **changes)
-
-
-def _judges_fingerprint(judges: Any) -> Any:
-    prov = judges.provenance()
-    return {k: (v.get("weights_sha256") or v) if isinstance(v, Mapping) else v for k, v in prov.items()}
-
-
-def _write_wav(path: Path, wav: np.ndarray, sr: int) -> None:
-    import soundfile as sf
-
-    wav = np.asarray(wav, dtype=np.float32).reshape(-1)
-    peak = float(np.abs(wav).max()) if wav.size else 0.0
-    if peak > 0.99:  # Griffin-Lim can overshoot; scale down rather than clip
-        wav = wav * (0.95 / peak)
-    with atomic_path(path, suffix=".wav") as tmp:
-        sf.write(str(tmp), wav, sr, subtype="PCM_16")
-
-
-def _write_npy(path: Path, arr: np.ndarray) -> None:
-    with atomic_path(path, suffix=".npy") as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, arr.astype(np.float32))
 
 
 class Experiment:
@@ -282,9 +87,6 @@ class Experiment:
     def __init__(self, cfg: ProfileConfig, batch_size: int = 1, device: str = "cpu", seed: int | None = None,
                  vocoder: str | None = None, show_progress: bool = True, log: Callable[[str], Any] = print,
                  sweep_batch_size: int = 8):
-        from emodubber.data.features import load_index
-        from emodubber.data.manifest import read_manifest, read_references
-
         self.cfg = cfg
         self.batch_size = int(batch_size)
         self.sweep_batch_size = int(sweep_batch_size)
@@ -317,8 +119,6 @@ class Experiment:
         """The profile's emotion judge, with a neutral reference for every test speaker of the corpus (a
         speaker-relative judge knows the emotional corpus's speakers; others, e.g. a real corpus's, are
         registered from their neutral clips)."""
-        from emodubber.metrics.emotion_judge import EmotionJudge
-
         judge = EmotionJudge.from_config(self.cfg)
         judge.ensure_speakers({r.speaker for r in self.records.values() if r.split == "test"},
                               list(self.records.values()), self.corpus_dir)
@@ -345,8 +145,6 @@ class Experiment:
 
     def features(self, clip_id: str) -> dict[str, np.ndarray]:
         """The clip's cached feature arrays (``emodubber.data.features``), loaded once."""
-        from emodubber.data.features import feature_path
-
         if clip_id not in self._features:
             key = self.index.get(clip_id)
             if key is None:
@@ -369,10 +167,6 @@ class Experiment:
     def inputs(self, clip_id: str, setting: int = 2) -> dict[str, Any]:
         """Keyword arguments of ``EmoDubber.synthesise`` for one clip: ``phonemes [P]``, ``lip [F, 1, S, S]``
         (uint8 ROIs; or ``[F, D]`` features) and ``spk_emb [256]`` of the setting's reference."""
-        import torch
-
-        from emodubber.text.symbols import phonemes_to_ids
-
         rec = self.records[clip_id]
         z = self.features(clip_id)
         lip = torch.from_numpy(z["lip"])
@@ -383,28 +177,13 @@ class Experiment:
                 "spk_emb": torch.from_numpy(np.asarray(spk, np.float32))}
 
     def _batch_inputs(self, clip_ids: Sequence[str], setting: int) -> dict[str, Any]:
-        import torch
-
-        items = [self.inputs(c, setting) for c in clip_ids]
-        B = len(items)
-        P = max(len(it["phonemes"]) for it in items)
-        F = max(it["lip"].shape[0] for it in items)
-        phon = torch.zeros(B, P, dtype=torch.long)
-        lip = torch.zeros((B, F, *items[0]["lip"].shape[1:]), dtype=items[0]["lip"].dtype)
-        for i, it in enumerate(items):
-            phon[i, : len(it["phonemes"])] = it["phonemes"]
-            lip[i, : it["lip"].shape[0]] = it["lip"]
-        return {"phonemes": phon, "lip": lip, "spk_emb": torch.stack([it["spk_emb"] for it in items]),
-                "phoneme_lengths": torch.tensor([len(it["phonemes"]) for it in items]),
-                "lip_lengths": torch.tensor([it["lip"].shape[0] for it in items])}
+        return pad_batch([self.inputs(c, setting) for c in clip_ids])
 
     # ------------------------------------------------------------------------------------------
     # models
     # ------------------------------------------------------------------------------------------
     def model(self, system: str):
         """The system's :class:`~emodubber.models.dubber.EmoDubber`, loaded once (eval mode)."""
-        from emodubber.models.dubber import EmoDubber
-
         spec = system_spec(system)
         if spec.kind != "model":
             raise ValueError(f"{system!r} is not a trained model")
@@ -422,8 +201,6 @@ class Experiment:
     def expert(self):
         """The emotion expert p_ψ that guides the sampler (stage ``emotion_expert``), loaded once."""
         if self._expert is None:
-            from emodubber.train.stages import load_emotion_expert
-
             path = self.expert_path()
             if not path.exists():
                 raise FileNotFoundError(f"emotion expert {path} does not exist (train stage 'emotion_expert')")
@@ -463,8 +240,6 @@ class Experiment:
                        beta: float = 0.0, gamma: float | None = None, n_steps: int | None = None,
                        seed: int | None = None) -> dict[str, Any]:
         """Everything a generated wav depends on (what ``meta.json`` stores)."""
-        from emodubber import __version__
-
         spec = system_spec(system)
         ev = self.cfg.eval
         key: dict[str, Any] = {"system": system, "kind": spec.kind, "version": __version__}
@@ -520,18 +295,6 @@ class Experiment:
         voc, _ = self.vocoder()
         return [voc(m).reshape(-1).cpu().numpy().astype(np.float32) for m in mels]
 
-    def _prepare_dir(self, out: Path, key: dict[str, Any]) -> None:
-        meta = out / "meta.json"
-        if meta.exists():
-            old = json.loads(meta.read_text())
-            if old.get("key") == json.loads(json.dumps(key, default=str)):
-                return
-            self.log(f"{out}: generation settings changed; clearing its cached outputs")
-            for p in (*out.glob("*.wav"), *out.glob("*.npy"), *out.glob("eval_*.pkl")):
-                p.unlink()
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(meta, {"key": key, "written": time.strftime("%Y-%m-%dT%H:%M:%S")})
-
     def generate(self, system: str, setting: int = 2, clips: Sequence[str] | None = None,
                  emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float | None = None,
                  n_steps: int | None = None, seed: int | None = None) -> dict[str, Path]:
@@ -547,7 +310,7 @@ class Experiment:
         cond = self.condition(emotion, alpha, beta) if spec.kind == "model" else "unguided"
         out = self.gen_dir(system, setting, cond)
         key = self.generation_key(system, setting, emotion, alpha, beta, gamma, n_steps, seed)
-        self._prepare_dir(out, key)
+        prepare_dir(out, key, self.log)
         todo = [c for c in clips if not (out / f"{c}.wav").exists()]
         t0 = time.perf_counter()
         if todo:
@@ -561,8 +324,7 @@ class Experiment:
                 else:
                     mels = self.synthesise(system, batch, setting, emotion, alpha, beta, gamma, n_steps, seed)
                 for c, m, w in zip(batch, mels, self.vocode(mels)):
-                    _write_npy(out / f"{c}.npy", m)
-                    _write_wav(out / f"{c}.wav", w, sr)
+                    write_clip(out, c, m, w, sr)
         self.timings[f"generate {spec.slug} S{setting} {cond}"] = round(time.perf_counter() - t0, 2)
         return {c: out / f"{c}.wav" for c in clips}
 
@@ -588,8 +350,6 @@ class Experiment:
         unguided generation is scored against each clip's own label. Setting-independent systems (GT rows)
         in Setting 2 reuse their Setting-1 scores and re-measure SECS against the reference clip.
         """
-        import pandas as pd
-
         spec = system_spec(system)
         clips = list(self.test_clips(setting=setting) if clips is None else clips)
         metrics = tuple(metrics)
@@ -600,20 +360,7 @@ class Experiment:
             else:
                 t_secs, p_secs = self.evaluate_raw(system, setting, clips, subset_judges(judges, ("secs",)), ("secs",),
                                                    emotion, alpha, beta, gamma, n_steps)
-                t2 = t1.drop(columns=[c for c in ("secs_vs_target",) if c in t1.columns]).copy()
-                extra = t_secs.set_index("clip_id")
-                for col in ("secs_vs_reference", "reference_clip"):
-                    if col in extra.columns:
-                        t2[col] = t2["clip_id"].map(extra[col])
-                secs_err = extra["error"] if "error" in extra.columns else None
-                kept = [("; ".join(p for p in str(s or "").split("; ") if p and not p.startswith("secs")))
-                        for s in t1.get("error", pd.Series("", index=t1.index)).fillna("")]
-                new = ["" if secs_err is None else str(secs_err.get(c, "") or "") for c in t2["clip_id"]]
-                t2["error"] = ["; ".join(x for x in (a, b) if x) for a, b in zip(kept, new)]
-                p2 = {**p1, **{k: p_secs[k] for k in ("setting", "setting_description", "secs_column")}}
-                p2["note"] = ("audio identical in both settings: every column but SECS is copied from "
-                              "Setting 1; SECS re-measured against the Setting-2 reference")
-                p2["wall_time_s"] = round(p1.get("wall_time_s", 0) + p_secs.get("wall_time_s", 0), 2)
+                t2, p2 = setting2_from_setting1(t1, p1, t_secs, p_secs)
             t2["setting"] = setting
             t2.attrs["provenance"] = p2
             return t2, p2
@@ -624,19 +371,15 @@ class Experiment:
                      emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float | None = None,
                      n_steps: int | None = None) -> tuple[Any, dict]:
         """:meth:`evaluate` without the setting-independent shortcut (``judges`` used as given)."""
-        import pandas as pd
-
-        from emodubber.metrics.evaluate import evaluate
-
         spec = system_spec(system)
         gen = self.generate(system, setting, clips, emotion, alpha, beta, gamma, n_steps)
         key = {"gen": self.generation_key(system, setting, emotion, alpha, beta, gamma, n_steps),
                "setting": setting, "metrics": sorted(metrics), "clips": list(clips),
-               "judges": _judges_fingerprint(judges), "asked": emotion}
+               "judges": judges_fingerprint(judges), "asked": emotion}
         if spec.kind == "gt":
-            key["wav_sha"] = _hash([file_sha256(p) if Path(p).exists() else "" for p in gen.values()])
+            key["wav_sha"] = key_hash([file_sha256(p) if Path(p).exists() else "" for p in gen.values()])
         cond = self.condition(emotion, alpha, beta) if spec.kind == "model" else "unguided"
-        cache = self.gen_dir(system, setting, cond) / f"eval_S{setting}_{_hash(key)}.pkl"
+        cache = self.gen_dir(system, setting, cond) / f"eval_S{setting}_{key_hash(key)}.pkl"
         if cache.exists():
             table = pd.read_pickle(cache)
             return table, table.attrs.get("provenance", {})
@@ -678,66 +421,9 @@ class Experiment:
     def intensity_sweep(self, judge: Any, system: str = "EmoDubber", setting: int = 2,
                         emotions: Sequence[str] | None = None, curves: Sequence[str] | None = None,
                         alphas: Sequence[float] | None = None, clips: Sequence[str] | None = None,
-                        n_steps: int | None = None, gamma: float | None = None) -> Any:
-        """IS against α for each emotion and curve (β = α/4, 0.6, 0): the long frame Figure 3 plots.
-
-        One row per (emotion, curve, α, clip): ``emotion, curve, alpha, beta, clip_id, IS`` (the emotion
-        judge's posterior of the asked emotion on the vocoded audio), ``pred`` (its argmax), ``seconds``
-        (generation + judging time of that point's batch). Each distinct (emotion, α, β) is generated
-        once (α = β = 0 is the same unguided speech for every emotion and curve). Nothing is written but
-        the CSV cache under ``generated/<system>/S<setting>/``; ``n_steps`` defaults to ``eval.n_steps``.
-        """
-        import pandas as pd
-
-        from emodubber.reports.paper import CURVES, FIG3_EMOTIONS, curve_beta
-
-        ev = self.cfg.eval
-        emotions = list(FIG3_EMOTIONS if emotions is None else emotions)
-        curves = list(CURVES if curves is None else curves)
-        alphas = [float(a) for a in (alpha_grid(ev.alpha_max, ev.n_alpha) if alphas is None else alphas)]
-        clips = list(self.test_clips(ev.n_intensity_clips, setting) if clips is None else clips)
-        n_steps = int(n_steps or ev.n_steps)
-        gamma = float(ev.gamma if gamma is None else gamma)
-        key = {"gen": self.generation_key(system, setting, "sweep", 1.0, 0.0, gamma, n_steps), "emotions": emotions,
-               "curves": curves, "alphas": alphas, "clips": clips,
-               "judge": getattr(judge, "weights_sha256", type(judge).__name__), "batch": self.sweep_batch_size}
-        cache = self.gen_dir(system, setting, "intensity") / f"sweep_{_hash(key)}.csv"
-        if cache.exists():
-            return pd.read_csv(cache)
-        points: dict[tuple[str, float, float], list[tuple[str, float]]] = {}
-        for e in emotions:
-            for c in curves:
-                for a in alphas:
-                    b = round(curve_beta(c, a), 6)
-                    points.setdefault((e, a, b), []).append((c, a))
-        done: dict[tuple[float, float, str | None], tuple[np.ndarray, float]] = {}
-        rows = []
-        for (e, a, b), uses in progress(list(points.items()), desc="intensity sweep", disable=not self.show_progress):
-            gk = (a, b, None if a == 0 and b == 0 else e)
-            if gk not in done:
-                t0 = time.perf_counter()
-                wavs = []
-                for i in range(0, len(clips), self.sweep_batch_size):
-                    batch = clips[i:i + self.sweep_batch_size]
-                    mels = self.synthesise(system, batch, setting, e, a, b, gamma, n_steps)
-                    wavs += self.vocode(mels)
-                post, _ = judge.predict(wavs, [self.speaker_of(c) for c in clips])
-                done[gk] = (post, time.perf_counter() - t0)
-            post, secs = done[gk]
-            k = EMOTIONS.index(e) if e in EMOTIONS else list(judge.emotions).index(e)
-            for c, a_ in uses:
-                for clip, p in zip(clips, post):
-                    ok = bool(np.isfinite(p).all())
-                    rows.append({"emotion": e, "curve": c, "alpha": a_, "beta": b, "clip_id": clip,
-                                 "IS": float(p[k]) if ok else math.nan,
-                                 "pred": EMOTIONS[int(np.argmax(p))] if ok else "", "seconds": round(secs, 3)})
-        df = pd.DataFrame(rows)
-        df.attrs["n_generated_points"] = len(done)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cache, suffix=".csv") as tmp:
-            df.to_csv(tmp, index=False)
-        self.timings["intensity sweep"] = round(sum(s for _, s in done.values()), 2)
-        return df
+                        n_steps: int | None = None, gamma: float | None = None) -> pd.DataFrame:
+        """IS against α per emotion and curve: :func:`emodubber.reports.intensity.intensity_sweep`."""
+        return intensity_sweep(self, judge, system, setting, emotions, curves, alphas, clips, n_steps, gamma)
 
     # ------------------------------------------------------------------------------------------
     # Table 5, Figures 4 and 5: one guided generation per emotion
@@ -768,12 +454,12 @@ class Experiment:
         out = self.gen_dir(system, setting, self.condition(emotion))
         key = self.generation_key(system, setting, None, 0.0, 0.0, None, None, seed)
         key["asked_emotion"] = emotion
-        self._prepare_dir(out, key)
+        prepare_dir(out, key, self.log)
         todo = [c for c in clips if not (out / f"{c}.wav").exists()]
         for i in range(0, len(todo), self.batch_size):
             batch = todo[i:i + self.batch_size]
             mels = self.synthesise(system, batch, setting, None, 0.0, 0.0, None, None, seed)
             for c, m, w in zip(batch, mels, self.vocode(mels)):
-                _write_npy(out / f"{c}.npy", m)
-                _write_wav(out / f"{c}.wav", w, self.cfg.audio.sample_rate)
+                write_clip(out, c, m, w, self.cfg.audio.sample_rate)
         return {c: out / f"{c}.wav" for c in clips}
+

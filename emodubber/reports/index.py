@@ -4,7 +4,7 @@
 and ``produces`` fields of ``nbconfig/suite.yaml``) to its file, says which files exist, gives the
 run record (profile, seed, commit, machine, wall time, time per notebook), carries the
 synthetic-corpus disclaimer, lists the claims the notebooks tested (``*.claims.json`` written by
-:func:`emodubber.reports.tables.write_claims`) with what held and what did not, and explains where
+:func:`emodubber.reports.claims.write_claims`) with what held and what did not, and explains where
 the paper's own numbers come from.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from emodubber.reports.paper import SOURCES
-from emodubber.reports.tables import SYNTHETIC_LABEL, _machine_summary, record_dict
+from emodubber.reports.tables import SYNTHETIC_LABEL, machine_summary, record_dict
 from emodubber.utils import atomic_write_text
 
 __all__ = ["budget_lines", "write_reports_readme", "artefact_rows", "load_claims", "partial_reruns"]
@@ -140,7 +140,7 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
     if rec:
         wall = rec.get("wall_time_s")
         wall_s = f"{wall:.0f} s ({wall / 60:.1f} min)" if isinstance(wall, (int, float)) else "—"
-        machine = _esc(_machine_summary(rec.get("machine")))
+        machine = _esc(machine_summary(rec.get("machine")))
         md += [
             "| profile | seed | commit | machine | started | ended | wall time | status |\n",
             "|---|---|---|---|---|---|---|---|\n",

@@ -21,6 +21,7 @@ condition           mel that is judged
 
 :func:`breakdown_mels` makes the mels of one clip (tested on tiny models); :func:`intelligibility_breakdown`
 vocodes them with Griffin-Lim, judges them and returns the per-clip errors and a summary by condition.
+matplotlib is imported inside :func:`plot_breakdown` (a heavy third-party backend).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import pandas as pd
 import torch
 
 from emodubber.data.dataset import DubbingDataset, collate
-from emodubber.metrics.audio_io import load_audio
+from emodubber.metrics.audio_io import load_audio, sha256_file
 from emodubber.metrics.per import PhoneRecognizer, phone_errors, reference_phones
 from emodubber.metrics.wer import PocketsphinxASR, corpus_rate, word_errors
 from emodubber.models.dubber import EmoDubber
@@ -130,8 +131,6 @@ def intelligibility_breakdown(cfg: Any, dubber: EmoDubber, tts: EmoDubber, n_cli
         raise ValueError(f"unknown conditions {unknown}; known: {list(CONDITIONS)}")
     key = None
     if cache is not None:
-        from emodubber.metrics.audio_io import sha256_file
-
         cache = Path(cache)
         key = {"n_clips": n_clips, "split": split, "conditions": list(conditions), "seed": cfg.seed,
                "n_steps": cfg.eval.n_steps, "temperature": cfg.eval.temperature,

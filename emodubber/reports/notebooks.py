@@ -2,7 +2,8 @@
 
 Notebooks are written as percent-format scripts (``# %%`` code cells, ``# %% [markdown]`` markdown
 cells, ``# %% tags=["parameters"]`` for the parameters cell) and converted by :func:`from_percent`;
-``python -m emodubber.reports.notebooks SRC.py DST.ipynb`` does it from the shell.
+``python -m emodubber.reports.notebooks SRC.py DST.ipynb`` does it from the shell. papermill's translator is
+imported only when a parameter is checked (an optional, heavy third-party backend).
 """
 
 from __future__ import annotations

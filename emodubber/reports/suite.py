@@ -4,12 +4,15 @@ Each notebook gets the profile's parameters injected (``PROFILE``, ``SEED``, ``W
 ``REPORTS_DIR`` plus the notebook's own ``parameters`` from ``suite.yaml``); executed copies go to
 ``reports/<profile>/executed/``; a run record (profile, seed, commit, machine, start/end, time per
 notebook) is written beside them as ``run_record.json``. The first failure stops the run and names
-the notebook and the cell.
+the notebook and the cell. jupyter_client and ipykernel are imported when a kernel is looked up (heavy
+third-party backends, needed only to run notebooks).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ import yaml
 
 from emodubber.config import ConfigError, load_profile, repo_root
 from emodubber.reports.host import host_speed
+from emodubber.reports.index import partial_reruns, write_reports_readme
 from emodubber.reports.provenance import RunRecord
 from emodubber.tools import require_module
 from emodubber.utils import atomic_write_json
@@ -113,9 +117,6 @@ def _kernel_name(preferred: str) -> str:
     (another checkout may have registered the same name); otherwise a kernelspec private to this
     environment (``<sys.prefix>/share/jupyter/kernels/emodubber-<hash>``) is installed and used.
     """
-    import hashlib
-    import os
-
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     ksm = KernelSpecManager()
@@ -193,8 +194,6 @@ def _write_index(cfg, record: dict, suite, log: Callable[[str], None], reruns: b
     """``reports/<profile>/README.md`` (and ``reports/README.md`` for ``cpu``, the committed profile):
     every paper artefact mapped to its file, the claims and their verdicts, the full run's record and the
     partial re-runs made since."""
-    from emodubber.reports.index import partial_reruns, write_reports_readme
-
     entries = load_suite(suite)
     title = f"Reproduction reports — profile `{cfg.name}`"
     reruns = partial_reruns(cfg.reports_dir, record) if reruns else []
@@ -252,8 +251,6 @@ def run_suite(
     record_path = cfg.reports_dir / ("run_record.json" if not (only or start) else f"run_record_{entries[0].name if entries else 'none'}.json")
     kname = _kernel_name(kernel)
     # kernels inherit the environment: torch imported first in a notebook must not spin OpenMP threads
-    import os
-
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for k, e in enumerate(entries, 1):
         applied = {name: v for name, v in params.items() if name in declared.get(e.name, ())}

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ import numpy as np
 import torch
 
 from emodubber import __version__
+from emodubber.models.checkpointing import list_checkpoints
 from emodubber.utils import atomic_path
 
 __all__ = ["CKPT_VERSION", "CheckpointError", "capture_rng", "restore_rng", "save_checkpoint",
@@ -47,7 +47,6 @@ __all__ = ["CKPT_VERSION", "CheckpointError", "capture_rng", "restore_rng", "sav
 #: Version of the checkpoint layout above; bump it when the layout changes.
 CKPT_VERSION = 1
 FORMAT = "emodubber-checkpoint"
-_NAME = re.compile(r"^step_(\d+)\.pt$")
 
 
 class CheckpointError(RuntimeError):
@@ -152,19 +151,6 @@ def load_weights(path: str | Path, prefer_ema: bool = True) -> dict[str, torch.T
     if prefer_ema and state.get("ema"):
         return state["ema"]
     return state["model"]
-
-
-def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
-    """``(step, path)`` of every ``step_*.pt`` in ``directory``, oldest first."""
-    d = Path(directory)
-    if not d.is_dir():
-        return []
-    found = []
-    for p in d.iterdir():
-        m = _NAME.match(p.name)
-        if m:
-            found.append((int(m.group(1)), p))
-    return sorted(found)
 
 
 def latest_checkpoint(directory: str | Path) -> Path | None:

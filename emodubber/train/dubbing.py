@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from emodubber.config import ModelConfig, ProfileConfig
+from emodubber.models.baselines import ABLATIONS
 from emodubber.models.dubber import EmoDubber
 from emodubber.train.common import (StageOutput, begin, check_inputs, corpus_datasets, default_collate, finish,
                                     make_trainer, model_path, n_speakers, stage_config, stage_dir)
@@ -19,15 +20,9 @@ from emodubber.train.validate import TrainInputError
 
 __all__ = ["BASELINES", "train_dubber", "train_baselines", "duration_accuracy"]
 
-#: Baseline variants: name -> ModelConfig overrides (the rest is the dubber recipe).
-BASELINES: dict[str, dict[str, Any]] = {
-    "lip_blind": {"lip_blind": True},
-    "no_lcl": {"use_lpa_loss": False},
-    "no_pe": {"use_pe": False},
-    # the paper's fusion (H = Up×4(Linear([O_p; O_s^v]))) where the profile uses the residual one: the "before" of
-    # the intelligibility comparison (notebook 16), trained as long as the ablations
-    "paper_fusion": {"dub_fusion": "paper"},
-}
+#: Baseline variants: key (the checkpoint directory ``baselines/<key>``) -> ModelConfig overrides, from the one
+#: registry :data:`emodubber.models.baselines.ABLATIONS` (the rest is the dubber recipe).
+BASELINES: dict[str, dict[str, Any]] = {k: dict(a.overrides) for k, a in ABLATIONS.items()}
 
 
 def duration_accuracy(pred_video: torch.Tensor, true_mel: torch.Tensor, lengths: torch.Tensor,

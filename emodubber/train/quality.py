@@ -1,4 +1,5 @@
-"""Held-out quality of a trained stage, as issue 5 states its targets for the ``cpu`` profile.
+"""Held-out quality of a trained stage, measured for the ``cpu`` profile's targets
+(:data:`emodubber.reports.training.TARGETS`, checked and written as claims there).
 
 On clips of a held-out split (test by default), one at a time:
 
@@ -20,17 +21,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import torch
 
-__all__ = ["TARGETS", "held_out_quality", "quality_checks", "write_quality_claims"]
+from emodubber.data.dataset import DubbingDataset, collate
+from emodubber.data.manifest import read_manifest, read_references
+from emodubber.metrics.audio_io import load_audio
+from emodubber.metrics.secs import SpeakerJudge
+from emodubber.metrics.wer import PocketsphinxASR, corpus_rate, word_errors
+from emodubber.models.dubber import EmoDubber
+from emodubber.train.common import model_path as stage_model_path
+from emodubber.train.dubbing import duration_accuracy
+from emodubber.train.report import dubber_example, tts_example, vocode
+from emodubber.utils import progress
 
-#: issue 5's targets for the ``cpu`` profile (fractions; SECS in cosine × 100 points). "SECS to the true speaker
-#: clearly above SECS to the others" is read as: own speaker ≥ 5 points above the mean over the other speakers;
-#: the stricter per-clip "own voice the closest of all" (``SECS_same_wins``) is reported beside it.
-TARGETS: dict[str, dict[str, tuple[str, float]]] = {
-    "tts": {"WER": ("<=", 0.05), "SECS_gap": (">=", 5.0)},
-    "dubber": {"WER": ("<=", 0.10), "SECS_gap": (">=", 5.0), "dur_within_1": (">=", 0.80)},
-}
+__all__ = ["STAGES", "held_out_quality"]
 
+#: the stages whose held-out quality is measured
+STAGES = ("tts", "dubber")
 
 def _pick(n_items: int, n: int) -> list[int]:
     """``n`` indices spread evenly over ``range(n_items)`` (deterministic, every speaker represented)."""
@@ -49,21 +57,8 @@ def held_out_quality(cfg: Any, stage: str = "dubber", n_clips: int = 30, split: 
     ``SECS_same_wins`` (share of clips whose own speaker is the most similar) and, for the dubber,
     ``dur_within_1``.
     """
-    import pandas as pd
-    import torch
-
-    from emodubber.data.dataset import DubbingDataset, collate
-    from emodubber.data.manifest import read_manifest, read_references
-    from emodubber.metrics.audio_io import load_audio
-    from emodubber.metrics.secs import SpeakerJudge
-    from emodubber.metrics.wer import PocketsphinxASR, corpus_rate, word_errors
-    from emodubber.models.dubber import EmoDubber
-    from emodubber.train.report import dubber_example, tts_example, vocode
-    from emodubber.train.stages import duration_accuracy, model_path as stage_model_path
-    from emodubber.utils import progress
-
-    if stage not in TARGETS:
-        raise ValueError(f"stage must be one of {sorted(TARGETS)}, not {stage!r}")
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {sorted(STAGES)}, not {stage!r}")
     path = Path(model_path) if model_path else stage_model_path(cfg, stage)
     if not path.exists():
         raise FileNotFoundError(f"no {stage} model at {path}: train the stage first (notebook "
@@ -140,47 +135,3 @@ def held_out_quality(cfg: Any, stage: str = "dubber", n_clips: int = 30, split: 
     if stage == "dubber":
         summary["dur_within_1"] = ok_d / max(tot_d, 1)
     return df, summary
-
-
-def quality_checks(summary: dict[str, Any]):
-    """One row per target of :data:`TARGETS` for ``summary['stage']``: measured, target, met."""
-    import pandas as pd
-
-    ops = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, ">": lambda a, b: a > b}
-    rows = []
-    for key, (op, bound) in TARGETS[summary["stage"]].items():
-        v = summary.get(key, math.nan)
-        rows.append({"metric": key, "measured": v, "target": f"{op} {bound:g}",
-                     "met": bool(ops[op](v, bound)) if np.isfinite(v) else None})
-    return pd.DataFrame(rows).set_index("metric")
-
-
-_CLAIM_TEXT = {
-    "WER": "held-out WER (GRID-grammar judge, Griffin-Lim audio) {op} {pct}",
-    "SECS_gap": "SECS to the speaker's other clip {op} {bound} points above SECS to the other speakers",
-    "dur_within_1": "D_p within ±1 video frame of the truth for {op} {pct} of phonemes",
-}
-
-
-def write_quality_claims(summary: dict[str, Any], out_dir: str | Path, record: Any = None) -> Path:
-    """``train_<stage>_quality.claims.json``: issue 5's targets as claims (listed by ``reports/README.md``)."""
-    from emodubber.reports.tables import write_claims
-
-    checks = quality_checks(summary)
-    who = "TTS (true durations)" if summary["stage"] == "tts" else "dubber (from video)"
-    rows = []
-    for key, (op, bound) in TARGETS[summary["stage"]].items():
-        v = checks.loc[key, "measured"]
-        text = _CLAIM_TEXT[key].format(op=op, pct=f"{bound:.0%}", bound=f"{bound:g}")
-        measured = (f"{v:.1%}" if key != "SECS_gap" else f"{v:+.1f}") if np.isfinite(v) else "n/a"
-        if key == "WER":
-            measured += f" (Griffin-Lim on the true mels: {summary['WER_gl_true']:.1%})"
-        if key == "SECS_gap":
-            measured += (f" (own {summary['SECS_same']:.1f}, others {summary['SECS_other']:.1f}; own voice the "
-                         f"closest of all for {summary['SECS_same_wins']:.0%} of clips)")
-        rows.append({"claim": f"{who}: {text}", "measured": f"{measured}, {summary['n_clips']} test clips",
-                     "holds": checks.loc[key, "met"]})
-    import pandas as pd
-
-    return write_claims(pd.DataFrame(rows), f"train_{summary['stage']}_quality", out_dir, record,
-                        title=f"Issue 5: held-out quality of the {who} (cpu-profile targets)")

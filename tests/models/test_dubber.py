@@ -118,7 +118,7 @@ def test_bad_model_files_are_named(model, tmp_path):
 
 def test_load_partial_from_the_tts_stage(tmp_path):
     torch.manual_seed(1)
-    tts = build_variant("lip_blind_tts", tiny_model_cfg())
+    tts = build_variant("lip_blind", tiny_model_cfg())
     dub = EmoDubber(tiny_model_cfg())
     tts.save(tmp_path / "tts.pt")
     missing, unexpected = dub.load_partial(tmp_path / "tts.pt")
@@ -135,9 +135,9 @@ def test_every_variant_trains_and_synthesises(name):
     b = make_batch(B=2, F=8)
     losses = m.compute_loss(b)
     losses["loss"].backward()
-    if name == "wo_lcl":
+    if name == "no_lcl":
         assert "lcl" not in losses
-    if name == "lip_blind_tts":
+    if name == "lip_blind":
         assert "duration" in losses and not hasattr(m, "lip_encoder")
     kw = synthesis_kwargs(name, phoneme_lengths=b.phoneme_lengths, lip_lengths=b.lip_lengths, n_steps=2)
     r = m.synthesise(b.phonemes, b.lip, b.spk_emb, **kw)

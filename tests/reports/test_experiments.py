@@ -188,7 +188,7 @@ def test_evaluate_is_cached(ex):
 
 def test_subset_judges_keeps_only_the_asked_ones():
     from emodubber.metrics.evaluate import Judges
-    from emodubber.reports.experiments import subset_judges
+    from emodubber.reports.generation import subset_judges
 
     j = Judges(asr="A", phones="P", speaker="S", mcd=True, missing={"lse": "no weights", "emotion": "x"})
     s = subset_judges(j, ("secs", "lse"))
@@ -199,7 +199,7 @@ def test_subset_judges_keeps_only_the_asked_ones():
 
 def test_intensity_sweep_rows_and_dedup(ex):
     from emodubber.metrics.emotion_judge import EmotionJudge, emotion_judge_path
-    from emodubber.reports.experiments import alpha_grid
+    from emodubber.reports.intensity import alpha_grid
 
     judge = EmotionJudge(emotion_judge_path(ex.cfg))
     clips = ex.test_clips(2)
@@ -246,7 +246,7 @@ def test_equal_steps_control_is_the_dubbers_training_checkpoint_nearest_the_abla
     import soundfile as sf
 
     from emodubber.models.dubber import EmoDubber
-    from emodubber.reports.experiments import EQUAL_STEPS, matched_step_checkpoint, system_spec
+    from emodubber.reports.systems import EQUAL_STEPS, matched_step_checkpoint, system_spec
     from emodubber.train.checkpoint import save_checkpoint
 
     assert ex.available([EQUAL_STEPS])[EQUAL_STEPS].startswith("missing checkpoint")  # nothing to match yet

@@ -6,6 +6,9 @@ import pytest
 
 from emodubber.config import EMOTIONS
 from emodubber.reports import figures as F
+from emodubber.reports import spectral as SP
+from emodubber.reports import stats as ST
+from emodubber.reports import training as TR
 from emodubber.reports.paper import CURVES, FIG3_EMOTIONS, curve_beta, paper_intensity_readings
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -38,10 +41,10 @@ def planted(T=200, seed=0):
 
 def test_regions_find_planted_changes_strongest_first():
     a, b = planted()
-    r = F.top_difference_regions(b, a, k=2)
+    r = SP.top_difference_regions(b, a, k=2)
     assert len(r) == 2
-    strong = F.Region(30, 60, 10, 22, 0, 0)
-    weak = F.Region(120, 170, 50, 66, 0, 0)
+    strong = SP.Region(30, 60, 10, 22, 0, 0)
+    weak = SP.Region(120, 170, 50, 66, 0, 0)
     assert r[0].iou(strong) > 0.6 and r[1].iou(weak) > 0.6
     assert r[0].peak > r[1].peak and r[0].score == pytest.approx(3.0, rel=0.2)
     assert r[0].iou(r[1]) == 0.0
@@ -49,21 +52,21 @@ def test_regions_find_planted_changes_strongest_first():
 
 def test_regions_stop_when_nothing_else_differs():
     a, b = planted()
-    assert F.top_difference_regions(a, a.copy(), k=3) == []
-    r = F.top_difference_regions(b, a, k=5)
+    assert SP.top_difference_regions(a, a.copy(), k=3) == []
+    r = SP.top_difference_regions(b, a, k=5)
     assert len(r) == 2  # only two changes were planted
     c = a.copy()
     c[40:50, 80:100] += 2.0
-    assert len(F.top_difference_regions(c, a, k=3)) == 1
+    assert len(SP.top_difference_regions(c, a, k=3)) == 1
 
 
 def test_regions_resample_time_and_check_shapes():
     a, b = planted(T=200)
     b_long = np.repeat(b, 2, axis=1)  # same content at twice the frame count
-    r = F.top_difference_regions(a, b_long, k=1)
-    assert r[0].iou(F.Region(30, 60, 10, 22, 0, 0)) > 0.5
+    r = SP.top_difference_regions(a, b_long, k=1)
+    assert r[0].iou(SP.Region(30, 60, 10, 22, 0, 0)) > 0.5
     with pytest.raises(ValueError):
-        F.top_difference_regions(a, a[:40], k=1)
+        SP.top_difference_regions(a, a[:40], k=1)
 
 
 # ---- Figure 3 -----------------------------------------------------------------------------
@@ -99,7 +102,7 @@ def test_spearman_table():
     flat = df[(df.emotion == "happy") & (df.curve == "beta=0")].assign(emotion="neutral", IS=0.5)
     down = df[(df.emotion == "happy") & (df.curve == "beta=0")].assign(emotion="sad", IS=lambda d: 1 - d.alpha / 5)
     df = pd.concat([df[df.emotion.isin(["happy"])], flat, down])
-    t = F.spearman_table(df)
+    t = ST.spearman_table(df)
     assert list(t["emotion"].unique()) == ["neutral", "happy", "sad"]  # EMOTIONS order
     row = lambda e, c: t[(t.emotion == e) & (t.curve == c)].iloc[0]  # noqa: E731
     assert row("sad", "beta=0")["rho"] == pytest.approx(-1.0)
@@ -124,9 +127,9 @@ def clusters(sep, n=10, d=16, seed=0):
 def test_silhouette_orders_separation():
     x_far, lab = clusters(10.0)
     x_none, _ = clusters(0.0)
-    assert F.silhouette(x_far, lab) > 0.5
-    assert abs(F.silhouette(x_none, lab)) < 0.1
-    assert np.isnan(F.silhouette(x_far, ["neutral"] * len(lab)))
+    assert ST.silhouette(x_far, lab) > 0.5
+    assert abs(ST.silhouette(x_none, lab)) < 0.1
+    assert np.isnan(ST.silhouette(x_far, ["neutral"] * len(lab)))
 
 
 def test_tsne_is_seeded_and_figure_reports_silhouettes(tmp_path):
@@ -159,7 +162,7 @@ def test_emotion_mels_figure(tmp_path):
     f0 = {k: np.full(a.shape[1], 150.0) for k in ["neutral", *emo]}
     fig = F.plot_emotion_mels(a, emo, f0=f0, k=1, path=tmp_path / "fig4.png")
     assert set(fig.regions) == set(emo)
-    assert fig.regions["angry"][0].iou(F.Region(90, 120, 40, 50, 0, 0)) > 0.5
+    assert fig.regions["angry"][0].iou(SP.Region(90, 120, 40, 50, 0, 0)) > 0.5
     main = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in main][:3] == ["surprised (guided)", "angry (guided)", "sad (guided)"]
     assert sum(ax.get_ylabel() == "F0 (Hz)" for ax in fig.axes) == 6
@@ -173,16 +176,16 @@ def test_emotion_mels_figure(tmp_path):
 def test_attention_plot_checks_durations():
     P_, F_ = 6, 30
     attn = np.full((F_, P_), 1 / P_)
-    fig = F.plot_attention(attn, durations=[5] * 6, phones=list("abcdef"))
+    fig = TR.plot_attention(attn, durations=[5] * 6, phones=list("abcdef"))
     assert len(fig.axes[0].patches) == 6
     assert fig.axes[0].get_ylabel() == "phoneme" and "frame" in fig.axes[0].get_xlabel()
-    F.plot_attention(attn.T, layout="PF")
-    fig = F.plot_attention(attn[None], durations=[20] * 6, mel_per_frame=4)  # mel-frame durations, batch axis
+    TR.plot_attention(attn.T, layout="PF")
+    fig = TR.plot_attention(attn[None], durations=[20] * 6, mel_per_frame=4)  # mel-frame durations, batch axis
     assert len(fig.axes[0].patches) == 6
     with pytest.raises(ValueError):
-        F.plot_attention(attn, durations=[5] * 5)
+        TR.plot_attention(attn, durations=[5] * 5)
     with pytest.raises(ValueError):
-        F.plot_attention(attn, durations=[6] * 6)
+        TR.plot_attention(attn, durations=[6] * 6)
 
 
 def test_loss_curves_wide_and_long(tmp_path):
@@ -190,21 +193,21 @@ def test_loss_curves_wide_and_long(tmp_path):
     wide = pd.concat([pd.DataFrame({"step": steps, "split": sp, "cfm": 1 / (1 + steps), "ctc": 100.0 / (1 + steps)})
                       for sp in ("train", "val")])
     wide.to_csv(tmp_path / "log.csv", index=False)
-    fig = F.plot_loss_curves(tmp_path / "log.csv", path=tmp_path / "loss.png")
+    fig = TR.plot_loss_curves(tmp_path / "log.csv", path=tmp_path / "loss.png")
     vis = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in vis] == ["cfm", "ctc"]
     assert all(len(ax.get_lines()) == 2 for ax in vis)
     assert vis[1].get_yscale() == "log"
     long = wide.melt(id_vars=["step", "split"], var_name="name", value_name="value")
-    fig2 = F.plot_loss_curves(long)
+    fig2 = TR.plot_loss_curves(long)
     assert sorted(ax.get_title() for ax in fig2.axes if ax.get_visible()) == ["cfm", "ctc"]
     with pytest.raises(KeyError):
-        F.plot_loss_curves(wide.drop(columns="step"))
+        TR.plot_loss_curves(wide.drop(columns="step"))
 
 
 def test_mel_pair_shares_colour_scale():
     a, b = planted()
-    fig = F.plot_mel_pair(a, b, titles=("GT", "ours"))
+    fig = TR.plot_mel_pair(a, b, titles=("GT", "ours"))
     ims = [ax.images[0] for ax in fig.axes[:2]]
     assert ims[0].get_clim() == ims[1].get_clim()
     assert [ax.get_title() for ax in fig.axes[:2]] == ["GT", "ours"]
@@ -215,7 +218,7 @@ def test_save_figure_embeds_provenance(tmp_path):
 
     from PIL import Image
 
-    fig = F.plot_mel_pair(*planted())
+    fig = TR.plot_mel_pair(*planted())
     p = F.save_figure(fig, tmp_path / "sub" / "m.png", dpi=40, record={"profile": "cpu", "seed": 3, "commit": "c0ffee"})
     src = json.loads(Image.open(p).text["Source"])
     assert src == {"profile": "cpu", "seed": 3, "commit": "c0ffee", "started": None, "corpus": "synthetic"}
@@ -227,16 +230,16 @@ def test_f0_track_recovers_tones_and_marks_silence_unvoiced():
     t = np.arange(int(0.6 * sr)) / sr
     for f in (70, 150, 450):  # with strong harmonics: the period, not a multiple of it
         tone = 0.5 * np.sin(2 * np.pi * f * t) + 0.3 * np.sin(2 * np.pi * 2 * f * t) + 0.15 * np.sin(6 * np.pi * f * t)
-        f0 = F.f0_track(np.concatenate([tone, np.zeros(int(0.4 * sr))]), sr=sr, hop=160)
+        f0 = SP.f0_track(np.concatenate([tone, np.zeros(int(0.4 * sr))]), sr=sr, hop=160)
         assert len(f0) == 100  # one value per mel frame (10 ms)
         assert np.nanmedian(f0[10:50]) == pytest.approx(f, rel=0.01)
         assert np.isnan(f0[10:50]).mean() < 0.05 and np.isnan(f0[75:]).all()
     noise = np.random.default_rng(0).normal(size=sr)
-    assert np.isnan(F.f0_track(noise)).mean() > 0.95
+    assert np.isnan(SP.f0_track(noise)).mean() > 0.95
     glide = np.sin(2 * np.pi * np.cumsum(100 + 100 * np.arange(sr) / sr) / sr)  # 100 -> 200 Hz over 1 s
-    assert np.nanmax(np.abs(F.f0_track(glide)[5:95] - (100 + 100 * np.arange(5, 95) / 100))) < 3
+    assert np.nanmax(np.abs(SP.f0_track(glide)[5:95] - (100 + 100 * np.arange(5, 95) / 100))) < 3
     with pytest.raises(ValueError):
-        F.f0_track(noise, method="crepe")
+        SP.f0_track(noise, method="crepe")
 
 
 def test_describe_emotion_mel_measures_the_band_above_4_khz_and_the_f0_end_rise():
@@ -249,16 +252,16 @@ def test_describe_emotion_mel_measures_the_band_above_4_khz_and_the_f0_end_rise(
     mel = np.full((a.n_mels, 30), quiet, np.float32)
     mel[int(np.argmax(hz >= 2000))] = 0.0  # energy at ~2 kHz only: bin 40's side of the old 'bins 40-79' cut
     f0 = np.r_[np.full(20, 100.0), np.zeros(2), np.full(8, 160.0)]
-    d = F.describe_emotion_mel(mel, f0, a)
+    d = SP.describe_emotion_mel(mel, f0, a)
     assert d["energy > 4 kHz (%)"] < 1.0
     assert d["mean F0 (Hz)"] == pytest.approx((20 * 100 + 8 * 160) / 28)
     assert d["F0 end rise (Hz)"] == pytest.approx(60.0)
     mel[int(np.argmax(hz >= 5000))] = 0.0  # as much energy again at 5 kHz
-    assert F.describe_emotion_mel(mel, f0, a)["energy > 4 kHz (%)"] == pytest.approx(50.0, abs=1.0)
+    assert SP.describe_emotion_mel(mel, f0, a)["energy > 4 kHz (%)"] == pytest.approx(50.0, abs=1.0)
 
 
 def test_table_figures_on_tiny_inputs(tmp_path):
-    from emodubber.reports.tables import ablation_deltas, delta_is_better, summarise_per_clip
+    from emodubber.reports.stats import ablation_deltas, delta_is_better, summarise_per_clip
 
     rng = np.random.default_rng(0)
     per_clip = pd.DataFrame([{"system": s, "setting": k, "clip": c, "LSE-D": rng.normal(8), "WER": rng.uniform(0, 30),

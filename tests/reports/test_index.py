@@ -5,7 +5,8 @@ import json
 import pandas as pd
 
 from emodubber.reports.index import artefact_rows, load_claims, partial_reruns, write_reports_readme
-from emodubber.reports.tables import SYNTHETIC_LABEL, claims_check, write_claims
+from emodubber.reports.claims import claims_check, write_claims
+from emodubber.reports.tables import SYNTHETIC_LABEL
 
 ENTRIES = [
     {"name": "10_table4_grid", "path": "notebooks/10_table4_grid.ipynb", "title": "Table 4", "paper": "Table 4 (GRID)",

@@ -9,10 +9,10 @@ from scipy import stats
 
 from emodubber.reports.paper import METRIC_LABELS, paper_table4_block
 from emodubber.reports.provenance import RunRecord
-from emodubber.reports.tables import (SYNTHETIC_LABEL, ablation_deltas, claim_better, claim_change_within,
-                                      claim_close, claim_curve_above, claim_increasing, claims_check,
-                                      delta_is_better, format_mean_ci, side_by_side, summarise_per_clip,
-                                      summary_means, to_markdown, write_claims, write_table)
+from emodubber.reports.claims import (claim_better, claim_change_within, claim_close, claim_curve_above,
+                                      claim_increasing, claims_check, write_claims)
+from emodubber.reports.stats import ablation_deltas, delta_is_better, summarise_per_clip, summary_means
+from emodubber.reports.tables import SYNTHETIC_LABEL, format_mean_ci, side_by_side, to_markdown, write_table
 
 
 def per_clip(n=8, seed=0):
@@ -153,7 +153,7 @@ def test_intensity_claims():
                 val = a / 10 + off if e == "sad" else 0.5 - a / 20 + off * (e == "sad")
                 rows.append({"emotion": e, "curve": c, "alpha": a, "IS": val})
     df = pd.DataFrame(rows)
-    from emodubber.reports.figures import spearman_table
+    from emodubber.reports.stats import spearman_table
 
     inc = {x["claim"]: x["holds"] for x in claim_increasing(spearman_table(df))}
     assert inc["IS rises with α: sad, beta=alpha/4"] is True
@@ -213,7 +213,7 @@ def test_from_evaluate_maps_the_judges_columns():
 
 
 def test_bundled_claims():
-    from emodubber.reports.tables import ablation_claims, emotion_quality_claims, intensity_claims, iron_triangle_claims
+    from emodubber.reports.claims import ablation_claims, emotion_quality_claims, intensity_claims, iron_triangle_claims
 
     rng = np.random.default_rng(0)
     rows = []
@@ -246,7 +246,8 @@ def test_bundled_claims():
 
 
 def test_ablation_reading_names_losses_gains_and_unequal_training():
-    from emodubber.reports.tables import ablation_deltas, ablation_reading
+    from emodubber.reports.claims import ablation_reading
+    from emodubber.reports.stats import ablation_deltas
 
     summary = pd.DataFrame({"system": ["EmoDubber", "w/o PE", "EmoDubber", "w/o PE"], "setting": [1, 1, 2, 2],
                             "WER": [20.0, 80.0, 21.0, 70.0], "LSE-C": [3.0, 3.5, 3.1, 3.0]}).set_index(["system", "setting"])
@@ -261,7 +262,7 @@ def test_ablation_reading_names_losses_gains_and_unequal_training():
 def test_paired_limit_claim_has_three_outcomes():
     """Holds when the whole interval of the paired difference is inside the limit, fails when it is beyond,
     undecided when it straddles; pairing removes the clip-to-clip spread that unpaired means keep."""
-    from emodubber.reports.tables import claim_paired_within, emotion_quality_claims
+    from emodubber.reports.claims import claim_paired_within, emotion_quality_claims
 
     rng = np.random.default_rng(0)
     base = rng.uniform(0, 40, 60)  # large spread between clips

@@ -8,7 +8,8 @@ import emodubber  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch starts
 import pytest
 import torch
 
-from emodubber.train.quality import TARGETS, held_out_quality, quality_checks, write_quality_claims
+from emodubber.reports.training import TARGETS, quality_checks, write_quality_claims
+from emodubber.train.quality import held_out_quality
 from tests.conftest import needs_tools
 
 

@@ -1,0 +1,116 @@
+"""The systems the reproduction notebooks compare: where each one's weights live and how it speaks.
+
+:data:`SYSTEMS` holds the rows of Table 4 in the paper's order (``docs/paper.md`` §D.4; names =
+:data:`emodubber.reports.paper.OUR_TABLE4_ROWS`): the corpus wav, the corpus mel through the vocoder, the
+trained variants of :data:`emodubber.models.baselines.ABLATIONS` that are Table 4 rows, and EmoDubber.
+:data:`CONTROLS` holds the systems that are not rows of the paper's table: EmoDubber at the ablations' step
+count (:func:`matched_step_checkpoint`, an equal-training control) and the other registered variants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from emodubber.config import ProfileConfig
+from emodubber.models.baselines import ABLATIONS
+from emodubber.models.checkpointing import ModelFileError, list_checkpoints, read_model_file
+
+__all__ = ["SystemSpec", "SYSTEMS", "CONTROLS", "EQUAL_STEPS", "PAPER_FUSION", "system_spec",
+           "matched_step_checkpoint"]
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """One row of Table 4: where its weights live and how it speaks.
+
+    kind: ``"gt"`` (the corpus wav), ``"gt_mel"`` (the corpus mel through the vocoder) or ``"model"``
+    (an :class:`~emodubber.models.dubber.EmoDubber` checkpoint at ``checkpoint_dir(stage)/variant/model.pt``).
+    """
+
+    name: str
+    slug: str  # directory name under work_dir/generated
+    kind: str = "model"
+    stage: str = ""
+    variant: str = ""
+    # baselines variants whose training steps this system matches: its checkpoint is the stage's numbered
+    # training checkpoint nearest to their median step count (an equal-training control), not model.pt
+    match_steps_of: tuple[str, ...] = ()
+
+    @property
+    def setting_independent(self) -> bool:
+        """True when the audio is the same in both settings (only SECS changes)."""
+        return self.kind != "model"
+
+    def checkpoint(self, cfg: ProfileConfig) -> Path | None:
+        if self.kind != "model":
+            return None
+        if self.match_steps_of:
+            return matched_step_checkpoint(cfg, self.stage, self.match_steps_of)[0]
+        d = cfg.checkpoint_dir(self.stage)
+        return (d / self.variant if self.variant else d) / "model.pt"
+
+
+def matched_step_checkpoint(cfg: ProfileConfig, stage: str, variants: Sequence[str],
+                            tolerance: float = 0.3) -> tuple[Path, dict[str, Any]]:
+    """(path, info): the numbered training checkpoint of ``stage`` whose step is nearest to the median step of
+    the ``baselines/<variant>/model.pt`` files (their ``extra.step``). The path does not exist when there is
+    nothing to match (no baseline model, no numbered checkpoint, or none within ``tolerance`` × the target step,
+    e.g. when only the last few checkpoints were kept): the system is then reported unavailable. The control is
+    mid-schedule (its learning rate had not decayed yet), unlike the ablations it is compared with."""
+    steps = {}
+    for v in variants:
+        p = cfg.checkpoint_dir("baselines") / v / "model.pt"
+        try:
+            step = (read_model_file(p, check_version=False).get("extra") or {}).get("step")
+        except ModelFileError:
+            continue
+        if step is not None:
+            steps[v] = int(step)
+    d = cfg.checkpoint_dir(stage)
+    found = list_checkpoints(d)
+    if not steps or not found:
+        return d / "no_matching_step.pt", {"baseline_steps": steps, "step": None}
+    target = float(np.median(list(steps.values())))
+    step, path = min(found, key=lambda sp: (abs(sp[0] - target), sp[0]))
+    if abs(step - target) > tolerance * target:
+        return d / "no_matching_step.pt", {"baseline_steps": steps, "target_step": target, "step": None,
+                                           "nearest": step}
+    return path, {"baseline_steps": steps, "target_step": target, "step": step}
+
+
+def _ablation_spec(key: str) -> SystemSpec:
+    a = ABLATIONS[key]
+    return SystemSpec(a.label, a.slug, stage="baselines", variant=a.key)
+
+
+#: The systems of Table 4, in the paper's row order (names = ``emodubber.reports.paper.OUR_TABLE4_ROWS``).
+SYSTEMS: dict[str, SystemSpec] = {s.name: s for s in (
+    SystemSpec("GT", "gt", kind="gt"),
+    SystemSpec("GT mel + vocoder", "gt_mel_vocoder", kind="gt_mel"),
+    *(_ablation_spec(k) for k, a in ABLATIONS.items() if a.table4),
+    SystemSpec("EmoDubber", "emodubber", stage="dubber"),
+)}
+
+#: Name of the equal-training control: EmoDubber's own training checkpoint at the ablations' step count.
+EQUAL_STEPS = "EmoDubber at the ablations' steps"
+
+#: EmoDubber with the paper's fusion (model.dub_fusion = "paper"), trained by the ablations' recipe and steps
+PAPER_FUSION = ABLATIONS["paper_fusion"].label
+
+#: Controls that are not rows of the paper's Table 4 (the ablations and intelligibility notebooks score them).
+CONTROLS: dict[str, SystemSpec] = {s.name: s for s in (
+    SystemSpec(EQUAL_STEPS, "emodubber_equal_steps", stage="dubber", match_steps_of=("no_lcl", "no_pe")),
+    *(_ablation_spec(k) for k, a in ABLATIONS.items() if not a.table4),
+)}
+
+
+def system_spec(name: str) -> SystemSpec:
+    """The :class:`SystemSpec` of a Table 4 system or of a control (:data:`CONTROLS`)."""
+    spec = SYSTEMS.get(name) or CONTROLS.get(name)
+    if spec is None:
+        raise KeyError(f"unknown system {name!r}; known: {', '.join([*SYSTEMS, *CONTROLS])}")
+    return spec
