@@ -25,7 +25,8 @@ __all__ = ["check_clip", "judge_input"]
 
 def check_clip(wav: Any, sr: int, *, expected_sr: int = 16000, min_duration_s: float = 0.1,
                silence_rms: float = SILENCE_RMS) -> str:
-    """Why ``wav`` (at ``sr``) cannot be scored by a judge needing ``expected_sr`` and ``min_duration_s``; ``""`` if it can."""
+    """Why ``wav`` (at ``sr``) cannot be scored by a judge needing ``expected_sr`` and ``min_duration_s``;
+    ``""`` if it can."""
     x = np.asarray(wav)
     if x.ndim == 2 and 1 in x.shape:
         x = x.reshape(-1)
