@@ -8,7 +8,9 @@
 Columns (all named; see :data:`COLUMN_DOC`): ``wer``/``wer_swapped``/``hyp`` (GRID grammar), ``wer_lm``/
 ``hyp_lm`` (open LM), ``per``/``phones_hyp``, ``secs_vs_target`` (Setting 1) or ``secs_vs_reference``
 (Setting 2), ``lse_c``, ``lse_d``, ``av_offset``, ``sync_dist_at0``, ``sync_conf_at0``, ``mcd``, ``mcd_dtw``,
-``mcd_dtw_sl``, ``emotion_asked``, ``emotion_pred``, ``is_posterior``, ``emotion_correct``; ``error`` (why a
+``mcd_dtw_sl``, ``emotion_asked``, ``emotion_pred``, ``is_posterior``, ``emotion_correct``; optional (asked for by
+name in ``metrics``, see :data:`OPTIONAL_METRICS`): ``wer_whisper``/``hyp_whisper`` (Whisper), ``dnsmos_sig``,
+``dnsmos_bak``, ``dnsmos_ovrl``, ``dnsmos_p808`` (DNSMOS); ``error`` (why a
 value is NaN, ``judge: reason`` joined by ``; ``) and ``warnings`` (resampled, clipped …). A bad clip never
 stops the table.
 
@@ -28,17 +30,22 @@ import numpy as np
 
 from emodubber.data.manifest import read_manifest, read_references
 from emodubber.metrics.audio_io import load_audio
+from emodubber.metrics.dnsmos import DNSMOS
 from emodubber.metrics.emotion_judge import EmotionJudge
 from emodubber.metrics.lse import SyncJudge
 from emodubber.metrics.mcd import mcd_all, mcd_settings
 from emodubber.metrics.per import PhoneRecognizer, phone_errors, reference_phones
 from emodubber.metrics.secs import SpeakerJudge, secs_column
+from emodubber.metrics.whisper_wer import WhisperWER
 from emodubber.metrics.wer import PocketsphinxASR, corpus_rate, word_errors
+from emodubber.tools import MissingToolError
 from emodubber.utils import git_commit, now_iso, progress
 
-__all__ = ["Judges", "evaluate", "summarise", "ALL_METRICS", "COLUMN_DOC", "SETTINGS"]
+__all__ = ["Judges", "evaluate", "summarise", "ALL_METRICS", "OPTIONAL_METRICS", "COLUMN_DOC", "SETTINGS"]
 
 ALL_METRICS = ("wer", "wer_lm", "per", "secs", "lse", "mcd", "emotion")
+#: Judges as the field reports them (docs/paper.md §C.3), only when named in ``metrics``: Whisper WER, DNSMOS.
+OPTIONAL_METRICS = ("whisper", "dnsmos")
 SETTINGS = {1: "Setting 1: the speaker reference is the ground-truth target clip itself",
             2: "Setting 2: the speaker reference is another clip of the same speaker (references.tsv)",
             3: "Setting 3: the speaker reference is an unseen speaker's clip (zero-shot)"}
@@ -59,6 +66,11 @@ COLUMN_DOC = {
     "mcd_dtw_sl": "MCD-SL: MCD-DTW x length ratio (pymcd dtw_sl), dB",
     "is_posterior": "emotion judge posterior of the asked emotion (IS = its mean)",
     "emotion_correct": "emotion judge argmax == asked emotion (accuracy = its mean)",
+    "wer_whisper": "word error rate of the Whisper tiny.en transcript (Whisper's English normaliser + GRID "
+                   "letters/digits on both sides; jiwer, reference first)",
+    "hyp_whisper": "the normalised Whisper tiny.en transcript",
+    "dnsmos_sig": "DNSMOS P.835 speech quality (SIG, 1-5)", "dnsmos_bak": "DNSMOS P.835 background (BAK, 1-5)",
+    "dnsmos_ovrl": "DNSMOS P.835 overall quality (OVRL, 1-5)", "dnsmos_p808": "DNSMOS P.808 MOS (1-5)",
 }
 
 
@@ -72,6 +84,8 @@ class Judges:
     speaker: Any = None  # SpeakerJudge
     sync: Any = None  # SyncJudge
     emotion: Any = None  # EmotionJudge
+    whisper: Any = None  # WhisperWER (optional metric "whisper")
+    dnsmos: Any = None  # DNSMOS (optional metric "dnsmos")
     mcd: bool = False
     missing: dict[str, str] = field(default_factory=dict)  # metric -> why it is not available
 
@@ -79,9 +93,9 @@ class Judges:
     def from_config(cls, cfg=None, metrics: Sequence[str] = ALL_METRICS, strict: bool = False) -> "Judges":
         """Load the judges of ``metrics``; learned judges that are not trained are listed in ``missing``
         (their columns are NaN with the reason) unless ``strict``, which raises."""
-        unknown = set(metrics) - set(ALL_METRICS)
+        unknown = set(metrics) - set(ALL_METRICS) - set(OPTIONAL_METRICS)
         if unknown:
-            raise ValueError(f"unknown metric(s) {sorted(unknown)}; known: {ALL_METRICS}")
+            raise ValueError(f"unknown metric(s) {sorted(unknown)}; known: {ALL_METRICS + OPTIONAL_METRICS}")
         j = cls()
         if "wer" in metrics:
             j.asr = PocketsphinxASR("grammar")
@@ -96,7 +110,21 @@ class Judges:
             j.sync = j._learned("lse", SyncJudge, cfg, strict, "SyncNet weights unknown")
         if "emotion" in metrics:
             j.emotion = j._learned("emotion", EmotionJudge, cfg, strict, "emotion judge weights unknown")
+        if "whisper" in metrics:
+            j.whisper = j._packaged("whisper", WhisperWER, strict)
+        if "dnsmos" in metrics:
+            j.dnsmos = j._packaged("dnsmos", DNSMOS, strict)
         return j
+
+    def _packaged(self, key: str, judge_cls, strict: bool):
+        """A judge whose model ships in a package, or None with the missing package in ``self.missing[key]``."""
+        try:
+            return judge_cls()
+        except (MissingToolError, ImportError) as e:
+            if strict:
+                raise
+            self.missing[key] = str(e)
+            return None
 
     def _learned(self, key: str, judge_cls, cfg, strict: bool, unknown: str):
         """A learned judge from the profile's weights, or None with the reason in ``self.missing[key]``."""
@@ -113,7 +141,7 @@ class Judges:
 
     def provenance(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in ("asr", "asr_lm", "phones", "speaker", "sync", "emotion"):
+        for name in ("asr", "asr_lm", "phones", "speaker", "sync", "emotion", "whisper", "dnsmos"):
             obj = getattr(self, name)
             if obj is not None:
                 out[name] = obj.settings
@@ -165,6 +193,7 @@ def evaluate(generated: Mapping[str, str | Path], references, setting: int = 1, 
         setting2_refs = read_references(tsv) if tsv.exists() else {}
     secs_col = secs_column(setting)
     timing = {k: 0.0 for k in ("asr", "asr_lm", "per", "secs", "lse", "mcd", "emotion")}
+    timing.update(whisper=0.0, dnsmos=0.0)
     rows = []
     items = list(generated.items())
     bar = progress(items, desc=f"evaluate S{setting}", disable=not show_progress)
@@ -281,6 +310,36 @@ def evaluate(generated: Mapping[str, str | Path], references, setting: int = 1, 
                     errors.append(err)
                 row.update(res)
             guarded("emotion", _emo)
+        if judges.whisper is not None or "whisper" in judges.missing:
+            def _whisper():
+                row.update(hyp_whisper="", wer_whisper=math.nan)
+                if judges.whisper is None:
+                    errors.append(f"whisper: judge not available ({judges.missing['whisper']})")
+                    return
+                if bad:
+                    errors.append(f"whisper: {bad}")
+                    return
+                res = judges.whisper.score(audio, rec.text)
+                err = res.pop("error")
+                if err:
+                    errors.append(f"whisper: {err}")
+                row.update(res)
+            guarded("whisper", _whisper)
+        if judges.dnsmos is not None or "dnsmos" in judges.missing:
+            def _dnsmos():
+                row.update(dnsmos_sig=math.nan, dnsmos_bak=math.nan, dnsmos_ovrl=math.nan, dnsmos_p808=math.nan)
+                if judges.dnsmos is None:
+                    errors.append(f"dnsmos: judge not available ({judges.missing['dnsmos']})")
+                    return
+                if bad:
+                    errors.append(f"dnsmos: {bad}")
+                    return
+                res = judges.dnsmos.score(audio)
+                err = res.pop("error")
+                if err:
+                    errors.append(f"dnsmos: {err}")
+                row.update(res)
+            guarded("dnsmos", _dnsmos)
         row["error"] = "; ".join(dict.fromkeys(errors))
         rows.append(row)
     df = pd.DataFrame(rows)
@@ -333,6 +392,13 @@ def summarise(df) -> dict[str, float]:
                       ("lse_c", "LSE-C"), ("lse_d", "LSE-D"), ("sync_conf_at0", "sync_conf_at0"),
                       ("sync_dist_at0", "sync_dist_at0"), ("mcd", "MCD"), ("mcd_dtw", "MCD-DTW"),
                       ("mcd_dtw_sl", "MCD-DTW-SL"), ("is_posterior", "IS"), ("emotion_correct", "emotion_acc")):
+        if col in df:
+            out[name] = _mean(df, col)
+    if "word_errors_whisper" in df:
+        out["WER_whisper"] = corpus_rate(pd_numeric(df.word_errors_whisper), pd_numeric(df.ref_words_whisper))
+        out["WER_whisper_mean"] = _mean(df, "wer_whisper")
+    for col, name in (("dnsmos_sig", "DNSMOS_SIG"), ("dnsmos_bak", "DNSMOS_BAK"), ("dnsmos_ovrl", "DNSMOS_OVRL"),
+                      ("dnsmos_p808", "DNSMOS_P808")):
         if col in df:
             out[name] = _mean(df, col)
     if "av_offset" in df:

@@ -10,6 +10,12 @@ here has been checked against the paper's PDF, so every value carries ``verified
 - ``[FIG]``: approximate readings of the intensity plots (``paper/figures/intensity_ratio_*.png``),
   taken by eye from the images, as summarised in DIGEST B.
 
+Later papers reprint EmoDubber's rows beside their own (``paper/NUMBERS.md``, docs/paper.md §D):
+
+- ``[DIFLOW]``: DiFlowDubber's main tables (GRID Setting 1, Chem) as given by two notes on that paper, with
+  Whisper WER and UTMOS; ``[NOTE3P+DIFLOW]`` marks a Chem cell both sources give with the same value.
+- ``[COSYNC]``: CoSyncDiT's own re-measurements of EmoDubber on Chem (other judges, DNSMOS).
+
 A cell that is not known is ``NaN`` and renders as ``"unknown"``; it is never filled or guessed.
 The paper's table numbering follows the article: Table 4 = GRID, Table 5 = emotional quality,
 Figure 3 = intensity on Chem (the demo page has the same plot for GRID and V2C-Animation).
@@ -43,6 +49,9 @@ __all__ = [
     "paper_ablation_notes",
     "paper_intensity_readings",
     "format_paper_cell",
+    "paper_grid_setting1_block",
+    "paper_chem_confirmed_block",
+    "paper_cosync_block",
 ]
 
 #: Source tags and what they mean (shown under every paper block).
@@ -50,6 +59,11 @@ SOURCES: dict[str, str] = {
     "NOTE3P": "third-party AI-generated paper note (en.papernotes.org); not authoritative, unverified",
     "ART": "blog summary of the paper (paper/article.txt); quoted as given, unverified",
     "FIG": "approximate reading, by eye, of the paper's intensity plots (paper/figures/); unverified",
+    "DIFLOW": "DiFlowDubber (CVPR 2026, arXiv 2603.14267) reprint of the rows, as given by two notes on that paper "
+              "(paper/NUMBERS.md); Whisper WER, UTMOS; medium-high confidence, not the EmoDubber PDF",
+    "NOTE3P+DIFLOW": "the same value in the third-party note and in DiFlowDubber's reprint (paper/NUMBERS.md)",
+    "COSYNC": "CoSyncDiT (2026 preprint) re-measurement of EmoDubber with its own judges (WavLM SPKSIM, "
+              "Whisper-large-v3 WER, emotion2vec EMOSIM, Sync-KL, DNSMOS); CoSyncDiT's numbers, not the paper's",
 }
 
 #: Metric keys as the per-clip frames of ``emodubber.metrics.evaluate`` name them, in Table 4 order.
@@ -69,13 +83,17 @@ METRIC_LABELS: dict[str, str] = {
     "UTMOS": "UTMOS ↑",
     "MOS-S": "MOS-S ↑",
     "MOS-N": "MOS-N ↑",
+    "SPKSIM": "SPKSIM ↑",
+    "EMOSIM": "EMOSIM ↑",
+    "Sync-KL": "Sync-KL ↓",
+    "DNSMOS": "DNSMOS ↑",
 }
 
 #: Direction of each metric: True when a larger value is better.
 HIGHER_IS_BETTER: dict[str, bool] = {
     "LSE-C": True, "LSE-D": False, "abs_av_offset": False, "av_offset": False, "WER": False, "PER": False,
     "SECS": True, "MCD": False, "MCD-SL": False, "IS": True, "UTMOS": True, "MOS-S": True, "MOS-N": True,
-    "emotion_acc": True,
+    "emotion_acc": True, "SPKSIM": True, "EMOSIM": True, "Sync-KL": False, "DNSMOS": True,
 }
 
 #: The rows our Table 4 reproduces (the systems we train and measure), in display order.
@@ -177,9 +195,53 @@ def _ablations() -> list[PaperValue]:
     return out
 
 
+_FIELD_METRICS = ("LSE-C", "LSE-D", "WER", "SECS", "UTMOS")
+
+
+def _grid_diflow() -> list[PaperValue]:
+    # paper/NUMBERS.md [DIFLOW]: GRID Setting 1 (the English note's label), WER from Whisper, SECS in %.
+    rows = {
+        "GT": (7.13, 6.78, 22.41, 100.00, 3.94),
+        "StyleDubber": (6.12, 9.03, 18.88, 93.79, 3.73),
+        "ProDubber": (5.23, 9.59, 18.60, 89.03, 3.87),
+        "EmoDubber": (7.12, 6.82, 18.53, 92.22, 3.83),
+        "DiFlowDubber": (7.32, 6.73, 16.79, 82.52, 3.95),
+    }
+    return [PaperValue("DiFlowDubber, GRID", "GRID", "1", system, metric, v, "DIFLOW",
+                       note="Whisper WER" if metric == "WER" else "")
+            for system, vals in rows.items() for metric, v in zip(_FIELD_METRICS, vals)]
+
+
+def _chem_diflow() -> list[PaperValue]:
+    # paper/NUMBERS.md [DIFLOW]: Chem, "Setting 1.0" per the DiFlowDubber note; UTMOS is DiFlowDubber's measurement.
+    rows = {
+        "GT": (8.12, 6.59, 3.85, 100.00, 4.18),
+        "V2C-Net": (1.97, 12.17, 90.47, 51.52, 1.81),
+        "HPMDubbing": (7.85, 7.19, 16.05, 85.09, 2.16),
+        "StyleDubber": (3.87, 10.92, 13.14, 87.72, 3.14),
+        "ProDubber": (2.58, 12.54, 9.45, 72.13, 3.85),
+        "EmoDubber": (8.11, 6.92, 11.72, 90.62, 3.82),
+        "DiFlowDubber": (8.31, 6.73, 9.65, 84.59, 4.02),
+    }
+    return [PaperValue("DiFlowDubber, Chem", "Chem", "1", system, metric, v, "DIFLOW")
+            for system, vals in rows.items() for metric, v in zip(_FIELD_METRICS, vals)]
+
+
+def _cosync() -> list[PaperValue]:
+    # paper/NUMBERS.md [COSYNC]: EmoDubber re-run by CoSyncDiT on Chem; SPKSIM, WER, EMOSIM in %.
+    rows = {"1": (75.60, 11.86, 85.10, 0.420, 3.70), "2": (67.53, 12.01, 79.41, 0.427, 3.71)}
+    return [PaperValue("CoSyncDiT re-measurement", "Chem", setting, "EmoDubber", metric, v, "COSYNC",
+                       note="Whisper-large-v3 WER" if metric == "WER" else "")
+            for setting, vals in rows.items() for metric, v in zip(("SPKSIM", "WER", "EMOSIM", "Sync-KL", "DNSMOS"),
+                                                                     vals)]
+
+
 def paper_values() -> pd.DataFrame:
-    """Every tabulated number known of the paper, one row each (long format), with source and flags."""
-    rows = _chem() + _grid() + _zero_shot() + _ablations()
+    """Every tabulated number known of the paper, one row each (long format), with source and flags.
+
+    A cell given by two sources (Chem: [NOTE3P] and [DIFLOW]) has one row per source.
+    """
+    rows = _chem() + _grid() + _zero_shot() + _ablations() + _grid_diflow() + _chem_diflow() + _cosync()
     return pd.DataFrame([r.__dict__ for r in rows])
 
 
@@ -271,6 +333,49 @@ def paper_chem_block() -> PaperBlock:
     return _block("Paper, Chem (Setting 1 + 2 merged, per a third-party note)", rows, METRICS, _chem(),
                   ["Whole table from [NOTE3P]: not authoritative; the note's 'Setting 1.0 + 2.0' label is ambiguous.",
                    "The real table very likely has MCD / MCD-SL and a GT mel + vocoder row; those are unknown."])
+
+
+def paper_grid_setting1_block() -> PaperBlock:
+    """GRID Setting 1 as reprinted by DiFlowDubber (docs/paper.md §D.4): LSE, Whisper WER, SECS, UTMOS."""
+    return _block("Successor reprint, GRID Setting 1 (DiFlowDubber)",
+                  ["GT", "StyleDubber", "ProDubber", "EmoDubber", "DiFlowDubber"], _FIELD_METRICS, _grid_diflow(),
+                  ["From [DIFLOW]: a peer's reprint, not the EmoDubber PDF; WER by Whisper (open vocabulary), "
+                   "which is why GT's WER (22.41 %) is above the generated systems'.",
+                   "The Chinese note does not print the setting; the English one says Setting 1.0.",
+                   "Units: WER and SECS in %; UTMOS 1-5."])
+
+
+def paper_chem_confirmed_block() -> PaperBlock:
+    """Chem with the third-party note's cells confirmed by DiFlowDubber's reprint, widened with its rows and
+    UTMOS (docs/paper.md §D.2). Equal values from both sources carry ``NOTE3P+DIFLOW``."""
+    by_cell: dict[tuple[str, str], PaperValue] = {(v.system, v.metric): v for v in _chem_diflow()}
+    for v in _chem():
+        other = by_cell.get((v.system, v.metric))
+        if other is None:
+            by_cell[(v.system, v.metric)] = v
+        elif math.isclose(other.value, v.value, abs_tol=1e-9):
+            by_cell[(v.system, v.metric)] = PaperValue(v.table, v.dataset, "1", v.system, v.metric, v.value,
+                                                       "NOTE3P+DIFLOW")
+        else:
+            raise ValueError(f"Chem sources disagree on {v.system} / {v.metric}: {v.value} vs {other.value}")
+    rows = ["GT", "GT mel + vocoder", "V2C-Net", "HPMDubbing", "StyleDubber", "Speaker2Dub", "ProDubber",
+            "EmoDubber", "DiFlowDubber"]
+    return _block("Paper, Chem (third-party note, confirmed and widened by DiFlowDubber's reprint)", rows,
+                  METRICS + ("UTMOS",), list(by_cell.values()),
+                  ["DiFlowDubber labels the block Setting 1.0; the EmoDubber note called it 'Setting 1.0 + 2.0 "
+                   "merged'.",
+                   "UTMOS is DiFlowDubber's measurement; Speaker2Dub is in the note only; MCD / MCD-SL unknown."])
+
+
+def paper_cosync_block() -> PaperBlock:
+    """EmoDubber re-measured by CoSyncDiT on Chem, Settings 1 and 2 (docs/paper.md §D.2): other judges."""
+    vals = [PaperValue(v.table, v.dataset, v.setting, f"EmoDubber (Chem, Setting {v.setting})", v.metric, v.value,
+                       v.source, note=v.note) for v in _cosync()]
+    return _block("CoSyncDiT's re-measurement of EmoDubber (Chem)",
+                  ["EmoDubber (Chem, Setting 1)", "EmoDubber (Chem, Setting 2)"],
+                  ("SPKSIM", "WER", "EMOSIM", "Sync-KL", "DNSMOS"), vals,
+                  ["CoSyncDiT's numbers with its own judges (WavLM SPKSIM, Whisper-large-v3 WER, emotion2vec EMOSIM, "
+                   "Sync-KL, DNSMOS), not the EmoDubber paper's. SPKSIM, WER, EMOSIM in %."])
 
 
 def paper_zero_shot_block() -> PaperBlock:
