@@ -29,11 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "20_explore_alpha_beta.ipynb"
 SCREENSHOT = ROOT / "reports" / "smoke" / "explorer_voila.png"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-SERVER_UP_S = 240  # the server answering on its port (a busy 2-core host: generous, never unbounded)
-PAGE_S = 600  # Voilà runs the notebook (imports torch, loads the models, first synthesis) before sending the page
-UPDATE_S = 300  # one slider release on a busy host
+# Every wait is bounded; $EMODUBBER_TEST_TIMEOUT_SCALE stretches them all on a host shared with a long run.
+SCALE = float(os.environ.get("EMODUBBER_TEST_TIMEOUT_SCALE", "1") or 1)
+SERVER_UP_S = 240 * SCALE  # the server answering on its port (a busy 2-core host: generous, never unbounded)
+PAGE_S = 600 * SCALE  # Voilà runs the notebook (imports torch, loads the models, first synthesis) before the page
+UPDATE_S = 300 * SCALE  # one slider release on a busy host
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(int(1800 * SCALE))]
 
 
 def _skip_reason() -> str:
@@ -104,7 +106,7 @@ def voila_server(env: dict, logfile: Path):
             except OSError:
                 pass
             if time.perf_counter() - t0 > SERVER_UP_S:
-                pytest.fail(f"Voilà did not come up in {SERVER_UP_S} s; its log:\n{logfile.read_text()}")
+                pytest.fail(f"Voilà did not come up in {SERVER_UP_S:.0f} s; its log:\n{logfile.read_text()}")
             time.sleep(0.5)
         log(f"server up in {time.perf_counter() - t0:.1f} s (port {port})")
         yield f"http://127.0.0.1:{port}/"
@@ -166,7 +168,8 @@ def wait_for_result(driver, after_calls: int, timeout: float) -> dict:
         if snap["state"] == "done" and snap["calls"] > after_calls and snap["bars"]:
             return snap
         time.sleep(0.1)
-    pytest.fail(f"no new result within {timeout} s; the page says: {driver.find_element(By.TAG_NAME, 'body').text[:2000]}")
+    body = driver.find_element(By.TAG_NAME, "body").text
+    pytest.fail(f"no new result within {timeout} s; the page says: {body[:2000]}")
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +272,7 @@ def test_explorer_page_names_missing_models(standin_dir, tmp_path):
     with voila_server(server_env(tmp_path, standin_dir), tmp_path / "voila.log") as url, chromium(tmp_path) as driver:
         t0 = time.perf_counter()
         driver.get(f"{url}?work_dir={empty}")
-        msg = WebDriverWait(driver, 120).until(lambda d: d.find_element(By.CSS_SELECTOR, ".emx-error")).text
+        msg = WebDriverWait(driver, UPDATE_S).until(lambda d: d.find_element(By.CSS_SELECTOR, ".emx-error")).text
         log(f"missing-models page in {time.perf_counter() - t0:.1f} s: {msg!r}")
         assert "No trained models" in msg and "make reproduce PROFILE=smoke" in msg
         assert "Traceback" not in driver.find_element(By.TAG_NAME, "body").text

@@ -311,7 +311,8 @@ def posterior_html(post: pd.Series, emotion: str) -> str:
             f'<span class="emx-bar" data-emotion="{html.escape(e)}" data-p="{v:.6f}" data-asked="{str(asked).lower()}" '
             f'style="display:block;height:14px;width:{100 * v:.2f}%;background:{colour}"></span></span>'
             f'<span style="padding-left:6px;font-family:monospace">{v:.2f}</span></div>')
-    return f'<div class="emx-posterior"><div style="font-weight:bold;margin-bottom:4px">{head}</div>{"".join(rows)}</div>'
+    return (f'<div class="emx-posterior"><div style="font-weight:bold;margin-bottom:4px">{head}</div>'
+            f'{"".join(rows)}</div>')
 
 
 def message_html(problem: str, todo: str = "", kind: str = "error") -> str:
@@ -372,7 +373,8 @@ class LiveExplorer:
         self.controls = {
             "clip": W.Dropdown(options=clips, value=clip if clip in clips else clips[0], description="clip",
                                style=style, layout=lay),
-            "emotion": W.Dropdown(options=self.emotions, value=emotion if emotion in self.emotions else self.emotions[0],
+            "emotion": W.Dropdown(options=self.emotions,
+                                  value=emotion if emotion in self.emotions else self.emotions[0],
                                   description="emotion", style=style, layout=lay),
             "alpha": fslider(alpha, alpha_max, 0.1, "α (positive)"),
             "beta": fslider(beta, beta_max, 0.05, "β (negative)"),

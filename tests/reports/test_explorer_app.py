@@ -56,7 +56,8 @@ def test_negative_guidance_is_named_in_the_page_not_synthesised():
 def test_unreadable_clip_and_other_errors_become_one_line_messages():
     def broken(clip, emotion, alpha, beta, gamma, n_steps):
         if clip == "bad":
-            raise ClipUnreadable("clip bad cannot be read: BadZipFile", "rebuild it with `make reproduce PROFILE=smoke`")
+            raise ClipUnreadable("clip bad cannot be read: BadZipFile",
+                                 "rebuild it with `make reproduce PROFILE=smoke`")
         raise RuntimeError("boom\nsecond line")
 
     live = LiveExplorer(broken, judge, ["bad", "worse"])
