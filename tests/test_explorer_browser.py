@@ -92,7 +92,8 @@ def voila_server(env: dict, logfile: Path):
     """Voilà serving notebook 20 on 127.0.0.1 at a free port; yields its URL; always stopped on exit."""
     port = free_port()
     cmd = [sys.executable, "-m", "voila", str(NOTEBOOK), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-           "--show_tracebacks=False"]
+           "--show_tracebacks=False", f"--VoilaExecutor.startup_timeout={int(60 * SCALE)}",
+           f"--VoilaExecutor.timeout={int(PAGE_S)}", f"--MappingKernelManager.kernel_info_timeout={60 * SCALE:.0f}"]
     with open(logfile, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     t0 = time.perf_counter()
