@@ -139,21 +139,25 @@ def _digest(s: str | None) -> str:
     return hashlib.sha1((s or "").encode()).hexdigest()[:12]
 
 
-def snapshot(driver) -> dict:
-    """What the page shows now: status, audio and mel (as digests of their data URIs), the bars."""
-    from selenium.webdriver.common.by import By
+_SNAPSHOT_JS = """
+const st = document.querySelector('.emx-status'), a = document.querySelector('audio.emx-audio'),
+      m = document.querySelector('img.emx-mel'), bars = {};
+document.querySelectorAll('.emx-bar').forEach(b => { bars[b.dataset.emotion] = [parseFloat(b.dataset.p),
+                                                                               b.dataset.asked === 'true']; });
+return {state: st ? st.dataset.state : null, calls: st ? parseInt(st.dataset.calls || '0') : 0,
+        seconds: st ? parseFloat(st.dataset.seconds || 'NaN') : null, audio: a ? a.src : null,
+        mel: m ? m.src : null, bars: bars};
+"""
 
-    st = driver.find_elements(By.CSS_SELECTOR, ".emx-status")
-    audio = driver.find_elements(By.CSS_SELECTOR, "audio.emx-audio")
-    mel = driver.find_elements(By.CSS_SELECTOR, "img.emx-mel")
-    bars = {b.get_attribute("data-emotion"): (float(b.get_attribute("data-p")), b.get_attribute("data-asked") == "true")
-            for b in driver.find_elements(By.CSS_SELECTOR, ".emx-bar")}
-    return {"state": st[0].get_attribute("data-state") if st else None,
-            "calls": int(st[0].get_attribute("data-calls") or 0) if st else 0,
-            "seconds": float(st[0].get_attribute("data-seconds") or "nan") if st else None,
-            "audio": _digest(audio[0].get_attribute("src")) if audio else None,
-            "mel": _digest(mel[0].get_attribute("src")) if mel else None, "bars": bars,
-            "asked": next((e for e, (_p, a) in bars.items() if a), None)}
+
+def snapshot(driver) -> dict:
+    """What the page shows now, read in one script (the widgets may re-render between two reads): status, audio
+    and mel (as digests of their data URIs), the bars."""
+    snap = driver.execute_script(_SNAPSHOT_JS)
+    snap["audio"], snap["mel"] = _digest(snap["audio"]), _digest(snap["mel"])
+    snap["bars"] = {e: (float(p), bool(asked)) for e, (p, asked) in snap["bars"].items()}
+    snap["asked"] = next((e for e, (_p, asked) in snap["bars"].items() if asked), None)
+    return snap
 
 
 def wait_for_result(driver, after_calls: int, timeout: float) -> dict:
