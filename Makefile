@@ -12,12 +12,13 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # OpenMP threads that spin while waiting make torch 20-100x slower on shared cores
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: setup reproduce test test-fast bench clean-work help
+.PHONY: setup reproduce test test-fast bench explore clean-work help
 
 help:
 	@echo "make reproduce [PROFILE=cpu|smoke|paper]  - set up and run the whole notebook suite"
 	@echo "make test                                 - set up and run the tests (smoke notebook suite included)"
 	@echo "make bench                                - speed and memory benchmarks"
+	@echo "make explore [EXPLORE_PORT=8866]          - the α/β explorer (notebook 20) as a page on http://127.0.0.1:8866"
 
 setup: $(STAMP)
 
@@ -42,6 +43,14 @@ test-fast: setup
 bench: setup
 	./scripts/install_matcha_peer.sh || echo "WARNING: no Matcha-TTS peer; the benchmarks skip it"
 	$(PY) -m benchmarks
+
+# The α/β explorer served by Voilà on this machine only: controls and results, no code. It uses the trained cpu
+# models when they exist, else the smoke ones (EXPLORE_PROFILE=smoke forces a profile); Ctrl-C stops it.
+EXPLORE_PORT ?= 8866
+EXPLORE_PROFILE ?=
+explore: setup
+	EMODUBBER_EXPLORER_PROFILE=$(EXPLORE_PROFILE) $(VENV)/bin/voila notebooks/20_explore_alpha_beta.ipynb \
+		--no-browser --port=$(EXPLORE_PORT) --Voila.ip=127.0.0.1 --show_tracebacks=False
 
 clean-work:
 	rm -rf work/
