@@ -117,15 +117,11 @@ def test_every_paper_citation_resolves(problems):
                                           "add the heading to docs/paper.md or fix the §")
 
 
-@pytest.mark.xfail(strict=False, reason="TEMP: the DIGEST / 'issue N' citations are rewritten by "
-                   "/work/tmp/citations/rewrite.py after the merge; revert the commit that added this mark")
 def test_no_digest_citations(problems):
     assert not problems["digest"], _report("DIGEST citations", problems["digest"],
                                            "cite docs/paper.md §X instead")
 
 
-@pytest.mark.xfail(strict=False, reason="TEMP: the DIGEST / 'issue N' citations are rewritten by "
-                   "/work/tmp/citations/rewrite.py after the merge; revert the commit that added this mark")
 def test_no_issue_references(problems):
     assert not problems["issue"], _report('"issue N" references', problems["issue"],
                                           "state the requirement the issue stood for")
