@@ -62,7 +62,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class AudioConfig:
-    """Log-mel front end shared by every corpus, model and judge (DIGEST A.10)."""
+    """Log-mel front end shared by every corpus, model and judge (docs/paper.md §B.2)."""
 
     sample_rate: int = 16000  # Hz
     n_fft: int = 640  # 40 ms

@@ -1,4 +1,4 @@
-"""``emodubber dub`` / ``emodubber.dub.dub``: the end-to-end path and every bad input of issue 8.
+"""``emodubber dub`` / ``emodubber.dub.dub``: the end-to-end path and every bad input (a one-line error, nothing half-written).
 
 A tiny random-weight EmoDubber (smoke model config) and emotion expert are saved with their own
 writers into a checkpoint folder laid out as the training stages write it; the clip is a rendered face

@@ -1,6 +1,6 @@
 """Chem (single lecturer, from Lip2Wav) as distributed with the official EmoDubber features → the manifest.
 
-What is read under ``root`` (any sub-folder; files are found by name, DIGEST A.0):
+What is read under ``root`` (any sub-folder; files are found by name, docs/paper.md §B.1):
 
 ==============================  ===================================================================
 filelists                       ``*Train*.txt`` / ``*Test*.txt`` (``*Val*``/``*Valid*`` if present), lines

@@ -1,4 +1,4 @@
-"""Dub your own clip: ``emodubber dub`` and :func:`dub` (issue 8).
+"""Dub your own clip: ``emodubber dub`` and :func:`dub`.
 
 ``dub(text, video, reference, checkpoint, out, emotion=…, alpha=…, beta=…)`` returns a :class:`DubResult`
 (paths, waveform, mel, per-stage timings, notes). Inputs are checked in :mod:`emodubber.dub.inputs`

@@ -1,6 +1,6 @@
 """SECS judge: speaker-embedding cosine similarity × 100 with resemblyzer (GE2E weights in its wheel).
 
-The comparison target is always named (DIGEST F.15): ``secs_vs_target`` in Setting 1 (the ground-truth
+The comparison target is always named (docs/paper.md §F.15): ``secs_vs_target`` in Setting 1 (the ground-truth
 clip itself is the reference), ``secs_vs_reference`` in Setting 2 (another clip of the same speaker, the
 one listed in ``references.tsv`` — what the sister repo's GRID script compares against).
 """

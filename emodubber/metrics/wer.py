@@ -10,7 +10,7 @@ Three aggregate figures, all named (see :func:`wer_summary`):
 
 - ``wer_corpus``   — total word errors / total reference words (jiwer with the reference first);
 - ``wer_mean``     — mean of per-clip WER (what the sister repo averages);
-- ``wer_swapped_mean`` — the sister repo's quirk (DIGEST F.14): ``jiwer.wer(predicted, reference)`` per clip,
+- ``wer_swapped_mean`` — the sister repo's quirk (docs/paper.md §F.14): ``jiwer.wer(predicted, reference)`` per clip,
   i.e. errors normalised by the *hypothesis* length; reported only for comparability with published numbers.
 """
 

@@ -1,4 +1,4 @@
-"""emodubber.models: one paper component per file (DIGEST A, B).
+"""emodubber.models: one paper component per file (docs/paper.md §3, B).
 
 ================  ==============================================================================
 file              component

@@ -1,4 +1,4 @@
-"""The flow-matching estimator v_θ(φ_t | μ, S_id, t): a 1-D U-Net (Matcha-TTS decoder, DIGEST A.8).
+"""The flow-matching estimator v_θ(φ_t | μ, S_id, t): a 1-D U-Net (Matcha-TTS decoder, docs/paper.md §3.5.1).
 
 Input pack([φ_t, μ]) (160 channels). Each level: ResnetBlock1D (time-conditioned) → SALN(·, S_id)
 (one SALN shared by all down blocks, one by the mid blocks, one by the up blocks, as in the official

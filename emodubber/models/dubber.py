@@ -1,4 +1,4 @@
-"""EmoDubber: LPA + PE + SIA + FUEC composed (DIGEST A, appendix pseudo-code).
+"""EmoDubber: LPA + PE + SIA + FUEC composed (docs/paper.md §3, appendix pseudo-code).
 
 Dubbing path (``mode="dubber"``)::
 
@@ -16,7 +16,7 @@ TTS path (``mode="tts"``, stage-1 pre-training on all speech, speech-only clips 
 lip-blind baseline): O_p is expanded to mel rate with the *true* durations (batch.durations, mel
 frames) in training, with the duration predictor's at inference; then SIA and the CFM decoder as above.
 
-Loss (DIGEST A.11), every term returned by name, ``loss`` = Σ weight · term with
+Loss (docs/paper.md §A.1), every term returned by name, ``loss`` = Σ weight · term with
 :data:`DEFAULT_LOSS_WEIGHTS` updated by ``model_cfg.loss_weights``:
 L = L_prior + L_CFM + 0.01 L_CTC + 0.001 L_cl + 1.2 L1_energy + 1.2 L1_pitch (+ 1.0 L_dur in TTS mode).
 
@@ -51,7 +51,7 @@ from emodubber.modules.checks import MEL_PER_FRAME, ShapeError, expect_dim, expe
 
 __all__ = ["EmoDubber", "DEFAULT_LOSS_WEIGHTS", "MODES", "script_to_ids"]
 
-#: Weight of each loss term in ``loss`` (DIGEST A.11); ``model_cfg.loss_weights`` overrides entries.
+#: Weight of each loss term in ``loss`` (docs/paper.md §A.1); ``model_cfg.loss_weights`` overrides entries.
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {
     "prior": 1.0,
     "cfm": 1.0,

@@ -1,4 +1,4 @@
-"""FUEC emotion control: the emotion expert classifier p_ψ(c | φ_t, t) and PNGM guidance (DIGEST B).
+"""FUEC emotion control: the emotion expert classifier p_ψ(c | φ_t, t) and PNGM guidance (docs/paper.md §3.5.2).
 
 :class:`EmotionExpert` reads an intermediate state φ_t of the flow (an 80-bin mel-like tensor) and the
 flow time t: a Conv1d stem, ``expert_layers`` residual conv blocks (each FiLM-modulated by the time

@@ -1,4 +1,4 @@
-"""FUEC backbone: optimal-transport conditional flow matching (OT-CFM, DIGEST A.8).
+"""FUEC backbone: optimal-transport conditional flow matching (OT-CFM, docs/paper.md §3.5.1).
 
 The solver (:class:`CFM`) is separate from the estimator network (``decoder.UNet1DEstimator`` by
 default; any module with ``estimator(x, mask, mu, t, spk) -> v`` can be swapped in).

@@ -1,6 +1,6 @@
 """Lip encoder: mouth-ROI frames (or pre-extracted lip features) → one vector per video frame, 𝓔.
 
-ROI path (``model.lip_input = "roi"``), a small version of the LRW lip-reading front end (DIGEST A.3, F.1):
+ROI path (``model.lip_input = "roi"``), a small version of the LRW lip-reading front end (docs/paper.md §3.2.2, F.1):
 Conv3d(1→c0, kernel (3, 5, 5), stride (1, 2, 2)) + BN + ReLU + MaxPool(1, 2, 2) → per-frame 2-D ResNet
 (one stride-2 stage of two basic blocks per further entry of ``lip_channels``) → global average pool →
 Linear → temporal Conv1d(``lip_temporal_kernel``) with a residual → 𝓔 [B, F, d]. Only the valid frames of

@@ -1,4 +1,4 @@
-"""LPA: lip-related prosody aligning (DIGEST A.4).
+"""LPA: lip-related prosody aligning (docs/paper.md §3.2.4).
 
 Multi-head cross-attention with the lip embedding 𝓔 as queries and the phone prosody embedding O_p as
 keys and values gives the lip-aligned phoneme context C_pho; the head with the highest focus rate
@@ -57,7 +57,7 @@ def duration_contrastive_loss(
     lip_lengths: torch.Tensor,
     tau: float = 0.1,
 ) -> torch.Tensor:
-    """L_cl, the duration-level contrastive loss (DLCL, DIGEST A.4), both directions, unweighted.
+    """L_cl, the duration-level contrastive loss (DLCL, docs/paper.md §3.2.4), both directions, unweighted.
 
     With S = attn^T [B, P, F] and the ground-truth phoneme × frame matrix M:
     E = exp(S / τ); r_p = Σ_f M·E / Σ_f E (each phoneme), r_f = Σ_p M·E / Σ_p E (each lip frame);

@@ -1,4 +1,4 @@
-"""PE: pronunciation enhancing (DIGEST A.5, A.6).
+"""PE: pronunciation enhancing (docs/paper.md §3.3.1, A.6).
 
 1. MAS on the LPA alignment gives the hard monotonic path A* [B, P, F] and the phoneme durations D_p
    (video frames; the same at training and inference, no ground-truth durations).

@@ -1,4 +1,4 @@
-"""Style-aware phoneme encoder and the phoneme-level prosody adaptor (DIGEST A.1, A.2).
+"""Style-aware phoneme encoder and the phoneme-level prosody adaptor (docs/paper.md §3.2.1, A.2).
 
 :class:`PhonemeEncoder`: Embedding·√d → ConvReluNorm prenet with a zero-initialised residual → N ×
 post-norm RoPE transformer layers whose norms are SALN(·, S_id) → mu_x [B, P, d].
@@ -63,7 +63,7 @@ class _ConvReluNorm(nn.Module):
 
 
 class PhonemeEncoder(nn.Module):
-    """mu_x = PhoEncoder(phonemes, S_id) (DIGEST A.1).
+    """mu_x = PhoEncoder(phonemes, S_id) (docs/paper.md §3.2.1).
 
     shape: phonemes [B, P] long, phoneme_lengths [B], spk_emb [B, S] -> mu_x [B, P, d], mask [B, P] bool
     """
@@ -128,7 +128,7 @@ class DurationPredictor(VariancePredictor):
 
 
 class ProsodyAdaptor(nn.Module):
-    """O_p = mu_x + E_e(e) + E_p(p): phoneme-level energy then pitch (DIGEST A.2).
+    """O_p = mu_x + E_e(e) + E_p(p): phoneme-level energy then pitch (docs/paper.md §3.2.3).
 
     shape: mu_x [B, P, d], mask [B, P], pitch/energy [B, P] (z-normalised, or None at inference),
         face [B, F, d] + face_mask [B, F] (optional) -> dict(O_p [B, P, d], pitch_pred [B, P], energy_pred [B, P])

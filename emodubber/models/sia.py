@@ -1,4 +1,4 @@
-"""SIA: speaker identity adapting (DIGEST A.7).
+"""SIA: speaker identity adapting (docs/paper.md §3.4).
 
 1. :class:`Upsampler` (×4, video rate → mel rate): two weight-normed ConvTranspose2d(1, 1, (3, 4),
    stride (1, 2), padding (1, 1)) on the [B, 1, d, F] "image", each followed by leaky ReLU(0.4): F → 2F → 4F = T.

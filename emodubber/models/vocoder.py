@@ -1,4 +1,4 @@
-"""Vocoders: Griffin-Lim (default, no training) and a 16 kHz HiFi-GAN to train (DIGEST A.9, A.10).
+"""Vocoders: Griffin-Lim (default, no training) and a 16 kHz HiFi-GAN to train (docs/paper.md §B.3, A.10).
 
 :class:`MelSpectrogram` is the official front end in torch (center=False with a reflect pad of
 (n_fft − hop)/2, magnitude √(re² + im² + 1e-9), Slaney mel 0–8 kHz, log(clamp(·, 1e-5)), then the

@@ -1,4 +1,4 @@
-"""Monotonic alignment search (MAS), length regulator and masks (PE, DIGEST A.5).
+"""Monotonic alignment search (MAS), length regulator and masks (PE, docs/paper.md §3.3.1).
 
 :func:`maximum_path` is a numba-compiled dynamic programme: over all monotonic paths that start at
 (phoneme 0, frame 0), end at (phoneme P-1, frame F-1), give every phoneme at least one frame and

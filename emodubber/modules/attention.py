@@ -14,7 +14,7 @@ __all__ = ["RotaryEmbedding", "MultiHeadAttention"]
 class RotaryEmbedding(nn.Module):
     """RoPE (Su et al.) on the first ``dim`` channels of each head; the rest pass unchanged.
 
-    The official phoneme encoder rotates half of each head's channels (DIGEST A.1).
+    The official phoneme encoder rotates half of each head's channels (docs/paper.md §3.2.1).
     """
 
     def __init__(self, dim: int, base: float = 10000.0):

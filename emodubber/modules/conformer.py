@@ -1,4 +1,4 @@
-"""Macaron conformer block of the audio-visual conformer (AVEC, DIGEST A.6).
+"""Macaron conformer block of the audio-visual conformer (AVEC, docs/paper.md §3.3.2).
 
 ½FFN → MHSA → Conv → ½FFN → LayerNorm, each with a residual. Two documented deviations from the
 official Efficient-Conformer copy: relative positions come from RoPE (on all head channels) instead of

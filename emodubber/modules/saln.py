@@ -9,7 +9,7 @@ __all__ = ["StyleAdaptiveLayerNorm"]
 
 
 class StyleAdaptiveLayerNorm(nn.Module):
-    """SALN(x, S_id) = γ(S_id) · LN(x) + β(S_id), LN without affine, (γ, β) = Linear(S_id) (DIGEST A.1).
+    """SALN(x, S_id) = γ(S_id) · LN(x) + β(S_id), LN without affine, (γ, β) = Linear(S_id) (docs/paper.md §3.2.1).
 
     The projection's bias starts at γ = 1, β = 0 and its weight at 0, so an untrained SALN is a plain
     LayerNorm and the speaker's influence is learned.

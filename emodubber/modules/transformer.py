@@ -1,7 +1,7 @@
 """Transformer pieces: sinusoidal positions, conv feed-forward, and the post-norm SALN layer.
 
-The same :class:`SALNTransformerLayer` serves the style-aware phoneme encoder (RoPE, DIGEST A.1) and
-the utterance-level style learner USL of SIA (sinusoidal positions at its input, DIGEST A.7).
+The same :class:`SALNTransformerLayer` serves the style-aware phoneme encoder (RoPE, docs/paper.md §3.2.1) and
+the utterance-level style learner USL of SIA (sinusoidal positions at its input, docs/paper.md §3.4).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pieces of the 1-D U-Net flow-matching estimator (Matcha-TTS decoder layout, DIGEST A.8).
+"""Pieces of the 1-D U-Net flow-matching estimator (Matcha-TTS decoder layout, docs/paper.md §3.5.1).
 
 Deviation: the transformer blocks' feed-forward uses GELU instead of Matcha's snake-beta activation.
 """

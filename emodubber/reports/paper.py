@@ -1,14 +1,14 @@
 """The paper's reported numbers, as data, each with its source and a verified flag.
 
 This module is the **only** place in the package where the paper's numbers are written down. What
-is known comes from ``paper/DIGEST.md`` section D (tables) and B (the intensity plots); nothing
+is known is summarised in docs/paper.md §D (tables) and §3.5.3 (the intensity plots); nothing
 here has been checked against the paper's PDF, so every value carries ``verified=False``:
 
 - ``[NOTE3P]``: a third-party, AI-generated paper note (Chem table, zero-shot table, approximate
   ablations). Useful, **not authoritative**.
 - ``[ART]``: numbers quoted in a blog summary of the paper (``paper/article.txt``): GRID MCD and WER.
 - ``[FIG]``: approximate readings of the intensity plots (``paper/figures/intensity_ratio_*.png``),
-  taken by eye from the images, as summarised in DIGEST B.
+  taken by eye from the images, as summarised in docs/paper.md §3.5.2.
 
 Later papers reprint EmoDubber's rows beside their own (``paper/NUMBERS.md``, docs/paper.md §D):
 
@@ -101,7 +101,7 @@ OUR_TABLE4_ROWS: tuple[str, ...] = (
     "GT", "GT mel + vocoder", "lip-blind TTS", "EmoDubber w/o L_cl", "EmoDubber w/o PE", "EmoDubber",
 )
 
-#: Baselines of the paper's tables that we do not re-implement (DIGEST D.1).
+#: Baselines of the paper's tables that we do not re-implement (docs/paper.md §D.1).
 PAPER_BASELINES: tuple[str, ...] = ("V2C-Net", "HPMDubbing", "Speaker2Dub", "StyleDubber")
 
 #: The emotions of the intensity figure, in the paper's panel order.
@@ -142,7 +142,7 @@ class PaperValue:
 
 
 def _chem() -> list[PaperValue]:
-    # DIGEST D.2 [NOTE3P], Chem, "Setting 1.0 + 2.0 merged" per the note. WER and SECS in %.
+    # docs/paper.md §D.2 [NOTE3P], Chem, "Setting 1.0 + 2.0 merged" per the note. WER and SECS in %.
     rows = {
         "GT": (8.12, 6.59, 3.85, 100.0),
         "HPMDubbing": (7.85, 7.19, 16.05, 85.09),
@@ -158,7 +158,7 @@ def _chem() -> list[PaperValue]:
 
 
 def _grid() -> list[PaperValue]:
-    # DIGEST D.4 [ART]: the only GRID values known. MCD is Setting 2 ("On the challenging GRID benchmark
+    # docs/paper.md §D.4 [ART]: the only GRID values known. MCD is Setting 2 ("On the challenging GRID benchmark
     # (Setting 2.0 ...)"); the WER sentence follows it but does not name its setting.
     return [
         PaperValue("Table 4 (GRID)", "GRID", "2", "EmoDubber", "MCD", 3.92, "ART"),
@@ -171,7 +171,7 @@ def _grid() -> list[PaperValue]:
 
 
 def _zero_shot() -> list[PaperValue]:
-    # DIGEST D.3 [NOTE3P] "Dub 3.0", probably V2C-Animation Setting 3.
+    # docs/paper.md §D.3 [NOTE3P] "Dub 3.0", probably V2C-Animation Setting 3.
     rows = {
         "StyleDubber": (6.17, 9.11, 15.10, 4.03, 3.85),
         "Speaker2Dub": (4.83, 10.39, 15.91, 3.98, 4.01),
@@ -185,7 +185,7 @@ def _zero_shot() -> list[PaperValue]:
 
 
 def _ablations() -> list[PaperValue]:
-    # DIGEST D.6 [NOTE3P]: explicitly approximate ("~"); dataset not stated; NOT targets.
+    # docs/paper.md §D.6 [NOTE3P]: explicitly approximate ("~"); dataset not stated; NOT targets.
     rows = {"EmoDubber w/o L_cl": (5.5, 9.0, 14.0), "EmoDubber w/o PE": (7.0, 7.5, 15.0)}
     out = []
     for system, vals in rows.items():
@@ -328,7 +328,7 @@ def paper_table4_block(setting: str = "2", include_baselines: bool = True) -> Pa
 
 
 def paper_chem_block() -> PaperBlock:
-    """The Chem table as given by the third-party note (DIGEST D.2), with our columns."""
+    """The Chem table as given by the third-party note (docs/paper.md §D.2), with our columns."""
     rows = ["GT", "GT mel + vocoder", "HPMDubbing", "StyleDubber", "Speaker2Dub", "EmoDubber"]
     return _block("Paper, Chem (Setting 1 + 2 merged, per a third-party note)", rows, METRICS, _chem(),
                   ["Whole table from [NOTE3P]: not authoritative; the note's 'Setting 1.0 + 2.0' label is ambiguous.",
@@ -379,25 +379,25 @@ def paper_cosync_block() -> PaperBlock:
 
 
 def paper_zero_shot_block() -> PaperBlock:
-    """Zero-shot ('Dub 3.0', probably V2C-Animation Setting 3) per the third-party note (DIGEST D.3)."""
+    """Zero-shot ('Dub 3.0', probably V2C-Animation Setting 3) per the third-party note (docs/paper.md §D.3)."""
     return _block("Paper, zero-shot (Dub 3.0, per a third-party note)", ["StyleDubber", "Speaker2Dub", "EmoDubber"],
                   ("LSE-C", "LSE-D", "WER", "MOS-S", "MOS-N"), _zero_shot(),
                   ["Whole table from [NOTE3P]: not authoritative."])
 
 
 def paper_ablation_notes() -> PaperBlock:
-    """Approximate ablation values ("~", DIGEST D.6); dataset unknown; shown for context, not as targets."""
+    """Approximate ablation values ("~", docs/paper.md §D.6); dataset unknown; shown for context, not as targets."""
     return _block("Paper ablations, approximate (third-party note, '~', dataset unknown — not targets)",
                   ["EmoDubber w/o L_cl", "EmoDubber w/o PE"], ("LSE-C", "LSE-D", "WER"), _ablations(),
                   ["Values marked '~' by the source; the note calls the L_cl ablation 'w/o DLCL'."])
 
 
 # ------------------------------------------------------------------------------------------
-# The intensity plots (DIGEST B): approximate readings by eye, only the values DIGEST B gives.
+# The intensity plots (docs/paper.md §3.5.2): approximate readings by eye, only the values docs/paper.md §3.5.2 gives.
 # ------------------------------------------------------------------------------------------
 
 # (dataset, emotion, curve, alpha, IS, relation). relation "≈": reading of the curve at alpha;
-# "≤": the curve stays at or below IS over [0, 5] (DIGEST gives the baseline's maximum only).
+# "≤": the curve stays at or below IS over [0, 5] (docs/paper.md §D.7 gives the baseline's maximum only).
 _INTENSITY: list[tuple[str, str, str, float, float, str]] = []
 
 
@@ -421,7 +421,7 @@ _add("V2C-Animation", "beta=alpha/4", 5.0, "≈", neutral=0.88, happy=0.67, sad=
 
 
 def paper_intensity_readings(dataset: str | None = None) -> pd.DataFrame:
-    """Approximate IS readings of the paper's intensity plots (DIGEST B), one row per reading.
+    """Approximate IS readings of the paper's intensity plots (docs/paper.md §3.5.2), one row per reading.
 
     Columns: dataset, emotion, curve (a key of :data:`CURVES`), alpha, IS, relation ("≈" a reading at
     ``alpha``; "≤" an upper bound of the whole curve), source ("FIG"), verified (False), approx (True).

@@ -297,4 +297,4 @@ def write_quality_claims(summary: dict[str, Any], out_dir: str | Path, record: A
         rows.append({"claim": f"{who}: {text}", "measured": f"{measured}, {summary['n_clips']} test clips",
                      "holds": checks.loc[key, "met"]})
     return write_claims(pd.DataFrame(rows), f"train_{summary['stage']}_quality", out_dir, record,
-                        title=f"Issue 5: held-out quality of the {who} (cpu-profile targets)")
+                        title=f"Held-out quality of the {who} (cpu-profile targets)")

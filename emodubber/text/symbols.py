@@ -3,7 +3,7 @@
 Phones are upper-case ARPAbet **without stress** (CMUdict's 39-phone set); ``sil`` marks leading and
 trailing silence and ``sp`` a short pause between words. Id 0 is padding and never a phone. The model's
 CTC head reserves its own blank **after** this table (blank = :data:`n_symbols`), so the blank never
-collides with a phone or with padding (DIGEST F.4).
+collides with a phone or with padding (docs/paper.md §F.4).
 """
 
 from __future__ import annotations

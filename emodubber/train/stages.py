@@ -7,7 +7,7 @@ stage                  what it trains, on what, starting from what
                        (true durations) on all training speech: dubbing + emotional corpus, video dropped
 ``train_dubber``       the full EmoDubber (LPA, PE, SIA, decoder) on the dubbing corpus; weights that
                        match are loaded from the TTS stage (missing / unexpected keys reported), fresh
-                       optimiser (DIGEST F.9)
+                       optimiser (docs/paper.md §F.9)
 ``train_emotion_expert``  p_ψ(c | φ_t, t) on OT-CFM interpolants φ_t of the emotional corpus mels,
                        t ~ U(0, 1), labels = emotion ids; accuracy on clean held-out mels (t = 1)
 ``train_vocoder``      HiFi-GAN (generator + MPD + MSD in one optimiser, the adversarial terms split with

@@ -28,7 +28,7 @@ def test_table4_block_shape_and_known_cells():
     assert list(b.values.columns) == [P.METRIC_LABELS[m] for m in P.METRICS]
     known = {(r, c): b.values.loc[r, c] for r in b.values.index for c in b.values.columns
              if not math.isnan(b.values.loc[r, c])}
-    # exactly the article's values (DIGEST D.4), nothing else
+    # exactly the article's values (docs/paper.md §D.4), nothing else
     assert known == {("EmoDubber", "MCD ↓"): 3.92, ("StyleDubber", "MCD ↓"): 6.33,
                      ("EmoDubber", "WER ↓"): 19.75, ("V2C-Net", "WER ↓"): 49.09}
     assert all(b.sources.loc[r, c] == "ART" for r, c in known)

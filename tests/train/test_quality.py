@@ -1,4 +1,4 @@
-"""Held-out quality of a stage (issue 5's targets): WER via Griffin-Lim + the grammar judge, SECS, D_p accuracy."""
+"""Held-out quality of a stage (the stages' targets): WER via Griffin-Lim + the grammar judge, SECS, D_p accuracy."""
 
 from __future__ import annotations
 

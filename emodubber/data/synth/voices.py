@@ -64,7 +64,7 @@ class Voice:
 
 
 #: The speakers (4 flite voices + 6 derived); chosen so that resemblyzer separates them and the
-#: pocketsphinx GRID-grammar judge understands them (see the report of issue 3 for the numbers).
+#: pocketsphinx GRID-grammar judge understands them (measured by tests/data/test_synth_voices.py).
 #: Speakers differ in timbre (flite voice, vocal-tract warp) and pitch *level*; their pitch *range* is the same
 #: fraction of their level (std ≈ 0.13 × mean, ≈ 2.2 semitones) and their rates lie within ±3 %, because range and
 #: rate are what the emotion recipes move (an earlier table gave awb-lo 10 Hz at 92 Hz and a 10 % slower rate than
