@@ -24,11 +24,10 @@ import numpy as np
 import torch
 from torch.utils.data import ConcatDataset, DataLoader
 
-from emodubber.batch import DubBatch
+from emodubber.batch import DubBatch, expect_t_equals_4f
 from emodubber.config import EMOTIONS, ProfileConfig
 from emodubber.data.features import MANIFESTS, feature_path, load_index, load_stats
 from emodubber.data.manifest import SPLITS, ClipRecord, read_manifest
-from emodubber.modules.checks import expect_t_equals_4f
 from emodubber.text.symbols import phonemes_to_ids
 
 __all__ = ["DatasetError", "DubbingDataset", "collate", "make_loader", "speaker_list"]

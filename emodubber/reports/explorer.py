@@ -40,7 +40,7 @@ from emodubber.config import EMOTIONS
 from emodubber.viz import EMOTION_COLOURS, draw_mel, to_numpy
 
 __all__ = ["Exploration", "explore", "build_widgets", "run_explorer", "posterior_series", "unpack_speech",
-           "model_synth_fn", "judge_fn_from", "LiveExplorer", "ExplorerFigure", "ExplorerProblem", "GuidanceError",
+           "LiveExplorer", "ExplorerFigure", "ExplorerProblem", "GuidanceError",
            "ClipUnreadable", "check_guidance", "f0_track", "posterior_html", "audio_html", "message_html"]
 
 
@@ -491,42 +491,3 @@ def run_explorer(interactive: bool, synth_fn: Callable, judge_fn: Callable, clip
         return ui, out, controls
     keep = {k: v for k, v in kwargs.items() if k in ("seed", "sr", "hop", "emotions")}
     return explore(synth_fn, judge_fn, clip, emotion, alpha, beta, gamma, n_steps, path=path, **keep)
-
-
-def model_synth_fn(model: Any, vocoder: Callable, inputs_for: Callable[[Any], dict], expert: Any = None,
-                   temperature: float = 0.667) -> Callable:
-    """A ``synth_fn`` over a model with ``synthesise(...)`` (``emodubber.models``) and a vocoder.
-
-    ``inputs_for(clip)`` returns the clip's ``synthesise`` inputs (``phonemes``, ``lip``, ``spk_emb`` …);
-    the emotion instruction, γ, the steps, ``temperature``, ``seed`` and the guiding ``expert`` are added
-    here. ``vocoder(mel [1, 80, T]) -> wav [1, N]``. The mel is cut to its ``mel_lengths`` when given.
-    """
-
-    def synth(clip, emotion, alpha, beta, gamma, n_steps, seed=1234):
-        import torch
-
-        with torch.inference_mode():
-            out = model.synthesise(**inputs_for(clip), emotion=emotion, alpha=alpha, beta=beta, gamma=gamma,
-                                   n_steps=n_steps, temperature=temperature, seed=seed, expert=expert)
-            mel = out["mel"][:1]
-            if out.get("mel_lengths") is not None:
-                mel = mel[..., : int(out["mel_lengths"][0])]
-            wav = vocoder(mel)
-        return {"mel": mel[0], "wav": wav.reshape(-1)}
-
-    return synth
-
-
-def judge_fn_from(judge: Any, speaker_of: Callable[[Any], str] | None = None) -> Callable:
-    """A ``judge_fn`` over an emotion judge with ``predict(list_of_wavs[, speakers]) -> (posteriors (n, 7),
-    reasons)``; ``speaker_of(clip)`` names the clip's speaker for a speaker-relative judge."""
-
-    def judge_fn(wav, clip=None):
-        wavs = [np.asarray(wav, dtype=np.float32)]
-        if speaker_of is None or clip is None:
-            post, _reasons = judge.predict(wavs)
-        else:
-            post, _reasons = judge.predict(wavs, [speaker_of(clip)])
-        return post[0]
-
-    return judge_fn

@@ -20,9 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+import torch
+
+from emodubber.config import load_profile
+from emodubber.reports.experiments import Experiment
 from emodubber.reports.explorer import ClipUnreadable, ExplorerProblem, message_html
 
-__all__ = ["ENV_PROFILE", "ENV_WORK_DIR", "PREFERENCE", "ExplorerSession", "missing_files", "open_session",
+__all__ = ["ENV_PROFILE", "ENV_WORK_DIR", "PREFERENCE", "ExplorerSession", "missing_files", "open_session", "model_synth_fn", "judge_fn_from",
            "reproduce_command"]
 
 ENV_PROFILE = "EMODUBBER_EXPLORER_PROFILE"
@@ -143,9 +148,6 @@ def open_session(profile: str = "", work_dir: str | Path = "", seed: int | None 
     ``work_dir`` (or ``$EMODUBBER_EXPLORER_WORK_DIR``) replaces the profile's work directory. Never
     raises for missing or unreadable models: the returned session carries the problem and what to run.
     """
-    import torch
-
-    from emodubber.config import load_profile
 
     work_dir = str(work_dir or _query("work_dir") or os.environ.get(ENV_WORK_DIR, ""))
     names = _profiles(profile)
@@ -172,9 +174,6 @@ def open_session(profile: str = "", work_dir: str | Path = "", seed: int | None 
 
 
 def _load(cfg: Any, seed: int | None, n_clips: int, log: Callable[[str], Any] | None) -> ExplorerSession:
-    from emodubber.reports.experiments import Experiment
-    from emodubber.reports.explorer import judge_fn_from
-
     todo = f"retrain them with `{reproduce_command(cfg.name)}`, then reload this page"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -206,3 +205,40 @@ def _load(cfg: Any, seed: int | None, n_clips: int, log: Callable[[str], Any] | 
 
     return ExplorerSession(cfg=cfg, experiment=ex, synth_fn=synth, judge_fn=judge_fn, clips=clips,
                            note=_NOTES.get(cfg.name, f"the <b>{cfg.name}</b> profile's models"))
+
+
+def model_synth_fn(model: Any, vocoder: Callable, inputs_for: Callable[[Any], dict], expert: Any = None,
+                   temperature: float = 0.667) -> Callable:
+    """A ``synth_fn`` over a model with ``synthesise(...)`` (``emodubber.models``) and a vocoder.
+
+    ``inputs_for(clip)`` returns the clip's ``synthesise`` inputs (``phonemes``, ``lip``, ``spk_emb`` …);
+    the emotion instruction, γ, the steps, ``temperature``, ``seed`` and the guiding ``expert`` are added
+    here. ``vocoder(mel [1, 80, T]) -> wav [1, N]``. The mel is cut to its ``mel_lengths`` when given.
+    """
+
+    def synth(clip, emotion, alpha, beta, gamma, n_steps, seed=1234):
+        with torch.inference_mode():
+            out = model.synthesise(**inputs_for(clip), emotion=emotion, alpha=alpha, beta=beta, gamma=gamma,
+                                   n_steps=n_steps, temperature=temperature, seed=seed, expert=expert)
+            mel = out["mel"][:1]
+            if out.get("mel_lengths") is not None:
+                mel = mel[..., : int(out["mel_lengths"][0])]
+            wav = vocoder(mel)
+        return {"mel": mel[0], "wav": wav.reshape(-1)}
+
+    return synth
+
+
+def judge_fn_from(judge: Any, speaker_of: Callable[[Any], str] | None = None) -> Callable:
+    """A ``judge_fn`` over an emotion judge with ``predict(list_of_wavs[, speakers]) -> (posteriors (n, 7),
+    reasons)``; ``speaker_of(clip)`` names the clip's speaker for a speaker-relative judge."""
+
+    def judge_fn(wav, clip=None):
+        wavs = [np.asarray(wav, dtype=np.float32)]
+        if speaker_of is None or clip is None:
+            post, _reasons = judge.predict(wavs)
+        else:
+            post, _reasons = judge.predict(wavs, [speaker_of(clip)])
+        return post[0]
+
+    return judge_fn

@@ -230,7 +230,8 @@ def test_emotion_outputs_unguided_seeds_differ_per_emotion(ex):
 
 def test_synth_fn_drives_the_explorer_headless(ex, tmp_path):
     from emodubber.metrics.emotion_judge import EmotionJudge, emotion_judge_path
-    from emodubber.reports.explorer import judge_fn_from, run_explorer
+    from emodubber.reports.explorer import run_explorer
+    from emodubber.reports.explorer_app import judge_fn_from
 
     clips = ex.test_clips(2)
     res = run_explorer(False, ex.synth_fn(), judge_fn_from(EmotionJudge(emotion_judge_path(ex.cfg))), clips,

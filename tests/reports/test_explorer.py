@@ -97,7 +97,7 @@ def test_run_explorer_headless_is_one_call(tmp_path):
 
 def test_adapters_for_model_and_judge(tmp_path):
     torch = pytest.importorskip("torch")
-    from emodubber.reports.explorer import judge_fn_from, model_synth_fn
+    from emodubber.reports.explorer_app import judge_fn_from, model_synth_fn
 
     seen = {}
 
