@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from emodubber.config import load_profile
+from emodubber.config import load_profile, repo_root
 from emodubber.reports.suite import load_suite, run_suite
+from emodubber.reports.verify import compare_reports, format_differences, reference_dir
 
 
 @pytest.mark.slow
@@ -22,3 +23,9 @@ def test_smoke_suite_runs_end_to_end():
     assert saved["status"] == "ok" and saved["profile"] == "smoke"
     readme = (cfg.reports_dir / "README.md").read_text()
     assert saved["commit"] in readme and "synthetic" in readme.lower()
+    # same seed, same numbers: every table against the committed reference (tests/fixtures/smoke_reference);
+    # a change that moves them must refresh it (`emodubber verify --profile smoke --update` after a smoke run)
+    ref = reference_dir("smoke", cfg.reports_dir, repo_root())
+    if ref != cfg.reports_dir:
+        n, diffs = compare_reports(ref, cfg.reports_dir)
+        assert not diffs, format_differences(n, diffs)
