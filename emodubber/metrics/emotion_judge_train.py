@@ -214,7 +214,8 @@ def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
 
 def vocoded_copy(vocoder: Callable, audio: AudioConfig) -> Callable[[AudioInput], np.ndarray]:
     """``transform`` for :func:`validate_emotion_judge`: the clip's normalised log-mel (the features' front end)
-    through ``vocoder`` (``mel [1, 80, T] -> wav [1, 160·T]``, e.g. :func:`emodubber.reports.experiments.make_vocoder`)."""
+    through ``vocoder`` (``mel [1, 80, T] -> wav [1, 160·T]``, e.g. the vocoder returned by
+    :func:`emodubber.reports.generation.make_vocoder`)."""
     import torch
 
     def copy(a: AudioInput) -> np.ndarray:
