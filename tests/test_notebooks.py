@@ -183,6 +183,7 @@ def test_parts_run_side_by_side_combine_into_one_record(tmp_path, monkeypatch):
     rec = combine_parts("smoke", suite=suite, log=lambda s: None)
     assert [s["notebook"] for s in rec["steps"]] == ["01_good", "02_bad", "03_after"]
     assert len(rec["extra"]["parts"]) == 2 and all(s["commit"] for s in rec["steps"])
+    assert not any(p["superseded"] for p in rec["extra"]["parts"])
     assert rec["wall_time_s"] >= max(p["wall_time_s"] for p in rec["extra"]["parts"]) - 1
     saved = json.loads((reports / "run_record.json").read_text())
     assert saved["kind"] == "notebook-suite (in parts)"

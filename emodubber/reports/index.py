@@ -156,9 +156,12 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
         if parts:
             md.append(f"\nRun in {len(parts)} parts (`emodubber reproduce --only ...`, some side by side on the two "
                       "cores, then `--combine-parts`); the wall time above spans the first start to the last end.\n\n")
-            md += ["| part | notebooks | commit | started | ended | seconds |\n", "|---|---|---|---|---|---|\n"]
-            md += [f"| {i} | {', '.join(p.get('notebooks') or [])} | `{p.get('commit', '?')}` | {p.get('started', '?')} "
-                   f"| {p.get('ended', '?')} | {p.get('wall_time_s', '?')} |\n" for i, p in enumerate(parts, 1)]
+            md += ["| part | notebooks | parameters | commit | started | ended | seconds |\n",
+                   "|---|---|---|---|---|---|---|\n"]
+            md += [f"| {i}{' (superseded)' if p.get('superseded') else ''} | {', '.join(p.get('notebooks') or [])} "
+                   f"| {', '.join(f'`{k}={v}`' for k, v in (p.get('params') or {}).items()) or '—'} "
+                   f"| `{p.get('commit', '?')}` | {p.get('started', '?')} | {p.get('ended', '?')} "
+                   f"| {p.get('wall_time_s', '?')} |\n" for i, p in enumerate(parts, 1)]
         if steps:
             md += ["\n| notebook | seconds | status |\n", "|---|---|---|\n"]
             md += [f"| {s.get('notebook', '?')} | {s.get('seconds', '?')} | {s.get('status', '?')} |\n" for s in steps]

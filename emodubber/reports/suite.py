@@ -145,7 +145,8 @@ def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | P
     Reads the ``run_record_<first notebook>.json`` parts started at or after ``since`` (ISO time; default: all),
     keeps for each notebook the latest part that ran it, and writes ``run_record.json`` and the index: steps in
     suite order, each naming its part's commit; started / ended the first part's start and the last part's end
-    (wall time: that span, parts overlapping); ``extra.parts`` lists the parts. Every notebook of the suite must
+    (wall time: that span, parts overlapping); ``extra.parts`` lists every part (with its parameters; a part whose
+    notebooks all ran again later is marked ``superseded``). Every notebook of the suite must
     have run without failure, else :class:`SuiteError` names the missing ones.
     """
     cfg = load_profile(profile)
@@ -165,8 +166,8 @@ def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | P
     if missing:
         raise SuiteError(f"no successful part ran {', '.join(missing)}")
     used = {id(r): r for r, _ in latest.values()}.values()
-    first = min(used, key=lambda r: str(r["started"]))
-    last = max(used, key=lambda r: str(r.get("ended") or r["started"]))
+    first = min(parts, key=lambda r: str(r["started"]))
+    last = max(parts, key=lambda r: str(r.get("ended") or r["started"]))
     commits = list(dict.fromkeys(r.get("commit") for r in sorted(used, key=lambda r: str(r["started"]))))
     started, ended = datetime.fromisoformat(first["started"]), datetime.fromisoformat(last["ended"])
     record = {
@@ -180,7 +181,9 @@ def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | P
         "extra": {"notebooks": [e.name for e in entries],
                   "parts": [{"notebooks": [s["notebook"] for s in r.get("steps") or []], "commit": r.get("commit"),
                              "started": r.get("started"), "ended": r.get("ended"),
-                             "wall_time_s": r.get("wall_time_s")} for r in sorted(used, key=lambda r: str(r["started"]))],
+                             "wall_time_s": r.get("wall_time_s"), "params": (r.get("extra") or {}).get("params"),
+                             "superseded": all(latest[s["notebook"]][0] is not r for s in r.get("steps") or [])}
+                            for r in parts],
                   "host_speed": (last.get("extra") or {}).get("host_speed")},
     }
     atomic_write_json(cfg.reports_dir / "run_record.json", record)
