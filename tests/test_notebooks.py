@@ -188,3 +188,31 @@ def test_parts_run_side_by_side_combine_into_one_record(tmp_path, monkeypatch):
     saved = json.loads((reports / "run_record.json").read_text())
     assert saved["kind"] == "notebook-suite (in parts)"
     assert "Run in 2 parts" in (reports / "README.md").read_text()
+
+
+def test_combine_parts_from_records_alone(tmp_path):
+    """Parts' records (no kernel needed): latest part per notebook, superseded parts listed, span wall time."""
+    from emodubber.reports.suite import combine_parts
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    profile = tmp_path / "p.yaml"
+    profile.write_text(f"paths:\n  work_dir: {tmp_path / 'w'}\n  reports_dir: {reports}\n")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("notebooks:\n  - {name: a, path: a.ipynb}\n  - {name: b, path: b.ipynb}\n")
+
+    def rec(name, nbs, start, end, params=None):
+        steps = [{"notebook": n, "seconds": 1.0, "status": "ok"} for n in nbs]
+        (reports / f"run_record_{name}.json").write_text(json.dumps({
+            "status": "ok", "commit": "c1", "seed": 1, "started": start, "ended": end, "wall_time_s": 1.0,
+            "steps": steps, "extra": {"params": params or {}}}))
+
+    rec("b_train", ["b"], "2026-12-03T07:00:00+00:00", "2026-12-03T07:30:00+00:00", {"REUSE": False})
+    rec("a", ["a"], "2026-12-03T07:00:00+00:00", "2026-12-03T07:10:00+00:00")
+    rec("old", ["a"], "2026-12-01T07:00:00+00:00", "2026-12-01T07:10:00+00:00")
+    rec("b", ["b"], "2026-12-03T07:40:00+00:00", "2026-12-03T07:41:00+00:00", {"REUSE": True})
+    out = combine_parts(str(profile), since="2026-12-03T00:00", suite=suite, log=lambda s: None)
+    assert [s["notebook"] for s in out["steps"]] == ["a", "b"]
+    assert out["wall_time_s"] == 41 * 60
+    assert [p["superseded"] for p in out["extra"]["parts"]] == [False, True, False]
+    assert "(superseded)" in (reports / "README.md").read_text()
