@@ -41,7 +41,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         from emodubber.reports.suite import combine_parts
 
         try:
-            combine_parts(args.profile, since=args.since)
+            combine_parts(args.profile, since=args.since, allow_missing=args.allow_missing)
         except SuiteError as e:
             print(f"emodubber reproduce: {e}", file=sys.stderr)
             return 1
@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run nothing: write one run record (and the index) from the partial runs' records, e.g. of "
                         "notebooks run side by side with --only")
     r.add_argument("--since", metavar="ISO_TIME", help="with --combine-parts: only parts started at or after this")
+    r.add_argument("--allow-missing", action="store_true",
+                   help="with --combine-parts: write the record even if some notebooks did not run (status partial)")
     _tolerance_args(r)
     r.set_defaults(func=_reproduce)
 

@@ -192,7 +192,7 @@ def test_parts_run_side_by_side_combine_into_one_record(tmp_path, monkeypatch):
 
 def test_combine_parts_from_records_alone(tmp_path):
     """Parts' records (no kernel needed): latest part per notebook, superseded parts listed, span wall time."""
-    from emodubber.reports.suite import combine_parts
+    from emodubber.reports.suite import SuiteError, combine_parts
 
     reports = tmp_path / "reports"
     reports.mkdir()
@@ -216,3 +216,9 @@ def test_combine_parts_from_records_alone(tmp_path):
     assert out["wall_time_s"] == 41 * 60
     assert [p["superseded"] for p in out["extra"]["parts"]] == [False, True, False]
     assert "(superseded)" in (reports / "README.md").read_text()
+    (reports / "run_record_a.json").unlink()
+    with pytest.raises(SuiteError, match="no successful part ran a"):
+        combine_parts(str(profile), since="2026-12-03T00:00", suite=suite, log=lambda s: None)
+    out = combine_parts(str(profile), since="2026-12-03T00:00", suite=suite, log=lambda s: None, allow_missing=True)
+    assert out["status"] == "partial" and out["extra"]["missing"] == ["a"]
+    assert "Not run in this run" in (reports / "README.md").read_text()

@@ -153,6 +153,9 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
                       + " (`emodubber.reports.host`: a slow host is told from a different run).\n")
         steps = rec.get("steps") or []
         parts = (rec.get("extra") or {}).get("parts")
+        missing = (rec.get("extra") or {}).get("missing")
+        if missing:
+            md.append(f"\n**Not run in this run** (their files are absent): {', '.join(missing)}.\n")
         if parts:
             md.append(f"\nRun in {len(parts)} parts (`emodubber reproduce --only ...`, some side by side on the two "
                       "cores, then `--combine-parts`); the wall time above spans the first start to the last end.\n\n")

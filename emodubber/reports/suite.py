@@ -139,7 +139,7 @@ def _kernel_name(preferred: str) -> str:
 
 
 def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | Path | None = None,
-                  log: Callable[[str], None] = print) -> dict[str, Any]:
+                  log: Callable[[str], None] = print, allow_missing: bool = False) -> dict[str, Any]:
     """One run record for a suite run made of partial runs (``--only``, e.g. parallel tracks on the two cores).
 
     Reads the ``run_record_<first notebook>.json`` parts started at or after ``since`` (ISO time; default: all),
@@ -147,14 +147,15 @@ def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | P
     suite order, each naming its part's commit; started / ended the first part's start and the last part's end
     (wall time: that span, parts overlapping); ``extra.parts`` lists every part (with its parameters; a part whose
     notebooks all ran again later is marked ``superseded``). Every notebook of the suite must
-    have run without failure, else :class:`SuiteError` names the missing ones.
+    have run without failure, else :class:`SuiteError` names the missing ones; with ``allow_missing`` the record
+    is written anyway, with status ``"partial"`` and the missing notebooks in ``extra.missing`` (the index says so).
     """
     cfg = load_profile(profile)
     entries = load_suite(suite)
     parts = []
     for p in sorted(cfg.reports_dir.glob("run_record_*.json")):
         rec = json.loads(p.read_text())
-        if rec.get("status") == "ok" and (since is None or str(rec.get("started")) >= since):
+        if since is None or str(rec.get("started")) >= since:
             parts.append(rec)
     parts.sort(key=lambda r: str(r.get("started")))
     latest: dict[str, tuple[dict, dict]] = {}
@@ -163,8 +164,10 @@ def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | P
             if st.get("status") == "ok":
                 latest[st["notebook"]] = (rec, st)
     missing = [e.name for e in entries if e.name not in latest]
-    if missing:
+    if missing and not allow_missing:
         raise SuiteError(f"no successful part ran {', '.join(missing)}")
+    if not latest:
+        raise SuiteError("no part ran any notebook successfully")
     used = {id(r): r for r, _ in latest.values()}.values()
     first = min(parts, key=lambda r: str(r["started"]))
     last = max(parts, key=lambda r: str(r.get("ended") or r["started"]))
@@ -176,13 +179,14 @@ def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | P
         "machine": first.get("machine"), "started": first["started"], "ended": last["ended"],
         "wall_time_s": round((ended - started).total_seconds(), 2),
         "steps": [{**latest[e.name][1], "commit": latest[e.name][0].get("commit"),
-                   "part_started": latest[e.name][0].get("started")} for e in entries],
-        "status": "ok",
-        "extra": {"notebooks": [e.name for e in entries],
+                   "part_started": latest[e.name][0].get("started")} if e.name in latest else
+                  {"notebook": e.name, "status": "not run", "seconds": None} for e in entries],
+        "status": "partial" if missing else "ok",
+        "extra": {"notebooks": [e.name for e in entries], "missing": missing,
                   "parts": [{"notebooks": [s["notebook"] for s in r.get("steps") or []], "commit": r.get("commit"),
                              "started": r.get("started"), "ended": r.get("ended"),
                              "wall_time_s": r.get("wall_time_s"), "params": (r.get("extra") or {}).get("params"),
-                             "superseded": all(latest[s["notebook"]][0] is not r for s in r.get("steps") or [])}
+                             "superseded": all(latest.get(s["notebook"], (None,))[0] is not r for s in r.get("steps") or [])}
                             for r in parts],
                   "host_speed": (last.get("extra") or {}).get("host_speed")},
     }
