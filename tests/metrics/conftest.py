@@ -116,3 +116,19 @@ def tiny_corpus(tmp_path_factory):
     write_references(root / "references.tsv", {f"{v}_{i}": f"{v}_{(i + 1) % 3}" for v in ("slt", "rms")
                                                for i in range(3)})
     return root
+
+
+def flite_clip(directory, sentence):
+    """A flite-synthesised sentence at 16 kHz (flite writes 8 kHz; resampled), or a skip without flite."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from emodubber.metrics.audio_io import load_audio
+
+    if not shutil.which("flite"):
+        pytest.skip("flite not installed")
+    p = directory / "x.wav"
+    subprocess.run(["flite", "-t", sentence, "-o", str(p)], check=True, capture_output=True)
+    return load_audio(p, 16000, warn=False)

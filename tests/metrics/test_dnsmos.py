@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
 import time
 
 import numpy as np
 import pytest
+
+from tests.metrics.conftest import flite_clip
 
 SENTENCE = "place green with k three soon"
 
@@ -24,13 +24,7 @@ def judge():
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    if not shutil.which("flite"):
-        pytest.skip("flite not installed")
-    from emodubber.metrics.audio_io import load_audio
-
-    p = tmp_path_factory.mktemp("dnsmos") / "x.wav"
-    subprocess.run(["flite", "-t", SENTENCE, "-o", str(p)], check=True, capture_output=True)
-    return load_audio(p, 16000, warn=False)
+    return flite_clip(tmp_path_factory.mktemp("dnsmos"), SENTENCE)
 
 
 def _griffin_lim(x: np.ndarray, sr: int = 16000) -> np.ndarray:

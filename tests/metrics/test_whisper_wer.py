@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
+
+from tests.metrics.conftest import flite_clip
 
 from emodubber.metrics.judge_input import check_clip, judge_input
 
@@ -57,13 +58,7 @@ def judge():
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    if not shutil.which("flite"):
-        pytest.skip("flite not installed")
-    from emodubber.metrics.audio_io import load_audio
-
-    p = tmp_path_factory.mktemp("whisper") / "x.wav"
-    subprocess.run(["flite", "-t", SENTENCE, "-o", str(p)], check=True, capture_output=True)
-    return load_audio(p, 16000, warn=False)  # flite writes 8 kHz: resampled to 16 kHz
+    return flite_clip(tmp_path_factory.mktemp("whisper"), SENTENCE)
 
 
 def _blur(x: np.ndarray, width: int = 2400) -> np.ndarray:
