@@ -86,7 +86,7 @@ def dub_many(jobs: Iterable[Job | Mapping[str, Any]], checkpoint: str | Path | N
     Raises :class:`DubInputError` only when no job can run: a bad option, or unusable checkpoints.
     """
     jobs = [as_job(j) for j in jobs]
-    check_options(emotion, alpha, beta, gamma, steps, temperature)
+    check_options(emotion, alpha, beta, gamma, steps, temperature, need_emotion=False)  # a row may name it
     if threads:
         torch.set_num_threads(int(threads))
     if models is None:

@@ -44,7 +44,8 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     opts = _sampling(args)
     try:
-        check_options(args.emotion, args.alpha, args.beta, args.gamma, args.steps, args.temperature)
+        check_options(args.emotion, args.alpha, args.beta, args.gamma, args.steps, args.temperature,
+                      need_emotion=False)
         t0 = time.perf_counter()
         models = models_for(jobs, args.checkpoint, args.alpha, args.beta, opts.pop("vocoder"), opts.pop("roi_size"),
                             opts["check_version"])
@@ -52,6 +53,8 @@ def _run_batch(args: argparse.Namespace) -> int:
         results = dub_many(jobs, models=models, emotion=args.emotion, alpha=args.alpha, beta=args.beta, **opts)
     except DubInputError as e:
         return _fail(str(e), 2)
+    except (RuntimeError, OSError) as e:  # checkpoints that do not load for another reason: one line too
+        return _fail(f"failed: {type(e).__name__}: {(str(e).strip().splitlines() or [''])[0]}", 2)
     print(summary_table(results, load_s))
     return 0 if all(r.ok for r in results) else 1
 

@@ -102,16 +102,17 @@ def prepare_models(checkpoint: str | Path, alpha: float = 0.0, beta: float = 0.0
                        roi_size=roi_size, check_version=check_version)
 
 
-def check_options(emotion=None, alpha=0.0, beta=0.0, gamma=None, steps=None, temperature=None) -> None:
+def check_options(emotion=None, alpha=0.0, beta=0.0, gamma=None, steps=None, temperature=None,
+                  need_emotion: bool = True) -> None:
     """One-line :class:`DubInputError` (``bad-option``) for an unknown emotion or a value out of range (``None``:
-    not given, the profile's)."""
+    not given, the profile's); ``need_emotion``: refuse α or β > 0 without an emotion."""
     if emotion is not None and emotion not in EMOTIONS:
         raise DubInputError("bad-option", f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
     for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("temperature", temperature)):
         if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                                   and v >= 0):
             raise DubInputError("bad-option", f"{name} must be a finite number >= 0, got {v!r}")
-    if (alpha > 0 or beta > 0) and emotion is None:
+    if need_emotion and (alpha > 0 or beta > 0) and emotion is None:
         raise DubInputError("bad-option", "alpha/beta > 0 guide towards an emotion: give --emotion")
     if steps is not None and (not isinstance(steps, (int, float)) or int(steps) != steps or int(steps) < 1):
         raise DubInputError("bad-option", f"steps must be a whole number >= 1, got {steps!r}")
