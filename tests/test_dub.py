@@ -289,6 +289,7 @@ def _bad_cases(kit, tmp: Path) -> dict[str, tuple[str, dict, str]]:
         "out without a video extension": ("bad-option", {"out": tmp / "dubbed"}, "dubbed"),
         "audio-out not a wav": ("bad-option", {"audio_out": tmp / "dubbed.mp3"}, "dubbed.mp3"),
         "unknown emotion": ("bad-option", {"emotion": "bored"}, "bored"),
+        "negative gamma": ("bad-option", {"gamma": -1.0}, "gamma"),
         "guidance without emotion": ("bad-option", {"emotion": None}, "--emotion"),
     }
 

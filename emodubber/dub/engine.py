@@ -1,7 +1,8 @@
 """The model side of dubbing: load the checkpoints once, synthesise with a timer on every stage.
 
-:class:`DubModels` holds the dubber, the emotion expert (if any) and the vocoder (HiFi-GAN when its
-checkpoint is there, Griffin-Lim otherwise). :func:`synthesise_timed` is
+:class:`DubModels` holds the dubber, the emotion expert (if any), the vocoder and the sampling defaults
+(:class:`SamplingDefaults`: temperature, Euler steps, γ and vocoder that the checkpoint's training profile
+evaluates with, ``eval.*``; the profile is named by ``dubber/summary.json``). :func:`synthesise_timed` is
 :meth:`emodubber.models.dubber.EmoDubber.synthesise` for one clip in dubbing mode, split so that each
 stage is timed on its own — ``lip_encoder`` (𝓔 = LipEncoder(lip)), ``encoders`` (phoneme encoder,
 prosody, LPA, PE, SIA: everything else up to μ), ``decoder`` (the estimator's Euler steps),
@@ -23,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from emodubber.config import ConfigError, VideoConfig, load_profile
+from emodubber.config import ConfigError, EvalConfig, VideoConfig, load_profile
 from emodubber.dub.inputs import CheckpointLayout, DubInputError
 from emodubber.models.checkpointing import ModelFileError, read_model_file
 from emodubber.models.dubber import EmoDubber
@@ -31,10 +32,35 @@ from emodubber.models.emotion import PNGMGuidance, emotion_index, load_emotion_e
 from emodubber.models.vocoder import GriffinLimVocoder, load_vocoder
 from emodubber.modules.checks import MEL_PER_FRAME
 
-__all__ = ["DubModels", "load_models", "synthesise_timed", "vocode", "MODEL_STAGES"]
+__all__ = ["DubModels", "SamplingDefaults", "sampling_defaults", "load_models", "synthesise_timed", "vocode",
+           "MODEL_STAGES"]
 
 #: The model stages timed by :func:`synthesise_timed` and :func:`vocode`, in order.
 MODEL_STAGES = ("lip_encoder", "encoders", "decoder", "guidance", "vocoder")
+
+
+@dataclass(frozen=True)
+class SamplingDefaults:
+    """What ``dub`` samples with when not told: the training profile's ``eval`` section."""
+
+    temperature: float
+    n_steps: int
+    gamma: float
+    vocoder: str  # "griffinlim" or "hifigan"
+    source: str  # "profile 'cpu' (eval.*)" or why the dataclass defaults are used
+
+
+def sampling_defaults(layout: CheckpointLayout | None) -> SamplingDefaults:
+    """Temperature, Euler steps, γ (PNGM, docs/paper.md §3.5.2) and vocoder of the checkpoint's profile
+    (``eval.temperature``, ``eval.n_steps``, ``eval.gamma``, ``eval.vocoder``); :class:`EvalConfig`'s defaults when
+    the checkpoint does not name a loadable profile (``source`` says which)."""
+    ev, source = EvalConfig(), "EvalConfig defaults (the checkpoint names no profile)"
+    if layout is not None and layout.profile:
+        try:
+            ev, source = load_profile(layout.profile, local=None).eval, f"profile {layout.profile!r} (eval.*)"
+        except (ConfigError, FileNotFoundError, OSError, ValueError):
+            source = f"EvalConfig defaults (profile {layout.profile!r} of the checkpoint does not load)"
+    return SamplingDefaults(float(ev.temperature), int(ev.n_steps), float(ev.gamma), str(ev.vocoder), source)
 
 
 @dataclass
@@ -48,6 +74,7 @@ class DubModels:
     roi_size: int
     notes: list[str] = field(default_factory=list)
     layout: CheckpointLayout | None = None
+    defaults: SamplingDefaults = field(default_factory=lambda: sampling_defaults(None))
 
 
 def _load(fn, path: Path, what: str):
@@ -88,8 +115,10 @@ def _roi_size(layout: CheckpointLayout, payload_extra: dict, given: int | None, 
 def load_models(layout: CheckpointLayout, need_expert: bool, vocoder: str = "auto", roi_size: int | None = None,
                 check_version: bool = True) -> DubModels:
     """Load the dubber, the expert (only if ``need_expert``: unguided dubbing never reads it; refused if absent)
-    and the vocoder."""
+    and the vocoder (``auto``: the one the profile evaluates with, ``eval.vocoder``; Griffin-Lim when that is
+    HiFi-GAN and ``vocoder/model.pt`` is absent)."""
     notes: list[str] = []
+    defaults = sampling_defaults(layout)
     extra = _load(lambda p: read_model_file(p, "EmoDubber", check_version), layout.dubber, "dubber").get("extra") or {}
     dubber = _load(lambda p: EmoDubber.from_pretrained(p, check_version=check_version), layout.dubber, "dubber")
     if dubber.cfg.lip_blind:
@@ -106,13 +135,17 @@ def load_models(layout: CheckpointLayout, need_expert: bool, vocoder: str = "aut
     if vocoder == "hifigan" and layout.vocoder is None:
         raise DubInputError("checkpoint-missing", f"--vocoder hifigan: {layout.root / 'vocoder' / 'model.pt'} "
                                                   f"does not exist")
-    if layout.vocoder is not None and vocoder in ("auto", "hifigan"):
+    want = defaults.vocoder if vocoder == "auto" else vocoder
+    if want == "hifigan" and layout.vocoder is not None:
         voc, name = _load(load_vocoder, layout.vocoder, "vocoder"), "hifigan"
     else:
         voc, name = GriffinLimVocoder(dubber.audio_cfg), "griffinlim"
-        if vocoder == "auto":
-            notes.append("no vocoder/model.pt: Griffin-Lim makes the waveform")
-    return DubModels(dubber, expert, voc.eval(), name, _roi_size(layout, extra, roi_size, notes), notes, layout)
+    if vocoder == "auto":
+        got = "Griffin-Lim" if name == "griffinlim" else "HiFi-GAN"
+        why = "" if want == name else ", but vocoder/model.pt does not exist"
+        notes.append(f"vocoder auto: {got}; {defaults.source} evaluates with eval.vocoder = {defaults.vocoder}{why}")
+    return DubModels(dubber, expert, voc.eval(), name, _roi_size(layout, extra, roi_size, notes), notes, layout,
+                     defaults)
 
 
 class _Clock:

@@ -4,7 +4,8 @@ Order of work (cheap checks first, so a bad input fails before anything slow run
 
 1. text → phonemes (CMUdict), the checkpoint layout, the reference (read, mono, resampled), the video
    (ffprobe; re-encoded at 25 fps when needed) and a first "does the text fit the video" check;
-2. the models (dubber, expert when α or β > 0, vocoder);
+2. the models (dubber, expert when α or β > 0, vocoder) and the sampling settings: temperature, Euler steps,
+   γ and vocoder not given are the checkpoint profile's ``eval`` values (:func:`emodubber.dub.engine.sampling_defaults`);
 3. mouth ROIs from the video (face detection), speaker embedding S_id from the reference (resemblyzer);
 4. synthesis with PNGM guidance (:func:`emodubber.dub.engine.synthesise_timed`), the vocoder;
 5. the new speech muxed onto the user's video with ffmpeg (``-map 0:v -map 1:a -c:v copy -shortest``)
@@ -30,14 +31,15 @@ import torch
 from emodubber.config import EMOTIONS
 from emodubber.data.acoustics import speaker_embeddings
 from emodubber.data.roi import FaceNotFoundError, extract_mouth_rois
-from emodubber.dub.engine import MODEL_STAGES, load_models, synthesise_timed, vocode
+from emodubber.dub.engine import MODEL_STAGES, DubModels, load_models, synthesise_timed, vocode
 from emodubber.dub.inputs import (DubInputError, check_fits, conform_video, find_checkpoints, load_reference,
                                   probe_video, text_phonemes)
 from emodubber.media import VideoReadError, mux
 from emodubber.text.symbols import phonemes_to_ids
 from emodubber.utils import atomic_path
 
-__all__ = ["DubResult", "dub", "prepare_models", "write_wav", "VIDEO_SUFFIXES", "DUB_AAC_BITRATE"]
+__all__ = ["DubResult", "dub", "prepare_models", "check_options", "sampling_settings", "write_wav", "VIDEO_SUFFIXES",
+           "DUB_AAC_BITRATE"]
 
 #: AAC bitrate of the dubbed speech muxed onto the user's video.
 DUB_AAC_BITRATE = "128k"
@@ -93,38 +95,54 @@ def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int) -> Path:
 
 
 def prepare_models(checkpoint: str | Path, alpha: float = 0.0, beta: float = 0.0, vocoder: str = "auto",
-                   roi_size: int | None = None, check_version: bool = True):
+                   roi_size: int | None = None, check_version: bool = True) -> DubModels:
     """Load the models of a checkpoint directory once (pass the result as ``dub(models=…)``). The emotion expert
     is loaded only when ``alpha`` or ``beta`` > 0: models prepared for unguided dubbing cannot guide."""
     return load_models(find_checkpoints(checkpoint), need_expert=alpha > 0 or beta > 0, vocoder=vocoder,
                        roi_size=roi_size, check_version=check_version)
 
 
-def _check_options(emotion, alpha, beta, gamma, steps) -> None:
+def check_options(emotion=None, alpha=0.0, beta=0.0, gamma=None, steps=None, temperature=None,
+                  need_emotion: bool = True) -> None:
+    """One-line :class:`DubInputError` (``bad-option``) for an unknown emotion or a value out of range (``None``:
+    not given, the profile's); ``need_emotion``: refuse α or β > 0 without an emotion."""
     if emotion is not None and emotion not in EMOTIONS:
         raise DubInputError("bad-option", f"unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}")
-    for name, v in (("alpha", alpha), ("beta", beta)):
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+    for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("temperature", temperature)):
+        if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                                  and v >= 0):
             raise DubInputError("bad-option", f"{name} must be a finite number >= 0, got {v!r}")
-    if not math.isfinite(gamma):
-        raise DubInputError("bad-option", f"gamma must be finite, got {gamma!r}")
-    if (alpha > 0 or beta > 0) and emotion is None:
+    if need_emotion and (alpha > 0 or beta > 0) and emotion is None:
         raise DubInputError("bad-option", "alpha/beta > 0 guide towards an emotion: give --emotion")
-    if int(steps) < 1:
-        raise DubInputError("bad-option", f"steps must be >= 1, got {steps}")
+    if steps is not None and (not isinstance(steps, (int, float)) or int(steps) != steps or int(steps) < 1):
+        raise DubInputError("bad-option", f"steps must be a whole number >= 1, got {steps!r}")
+
+
+def sampling_settings(models: DubModels, temperature=None, steps=None, gamma=None) -> tuple[dict, str]:
+    """``temperature``, ``steps``, ``gamma`` (given, or the profile's ``eval`` values) and a note saying which
+    came from where."""
+    d = models.defaults
+    vals = {"temperature": d.temperature if temperature is None else float(temperature),
+            "steps": d.n_steps if steps is None else int(steps), "gamma": d.gamma if gamma is None else float(gamma)}
+    given = [k for k, v in (("temperature", temperature), ("steps", steps), ("gamma", gamma)) if v is not None]
+    taken = [f"{k} {vals[k]:g}" for k in vals if k not in given]
+    note = (f"sampling: {', '.join(taken)} from {d.source}" if taken else "sampling: all settings given") + \
+        (f"; given: {', '.join(f'{k} {vals[k]:g}' for k in given)}" if given and taken else "")
+    return vals, note
 
 
 def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | Path | None, out: str | Path,
-        emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float = 15.0, steps: int = 10,
-        temperature: float = 0.667, seed: int = 1234, audio_out: str | Path | None = None, vocoder: str = "auto",
+        emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float | None = None,
+        steps: int | None = None, temperature: float | None = None, seed: int = 1234, audio_out: str | Path | None = None, vocoder: str = "auto",
         roi_size: int | None = None, threads: int | None = None, models=None, check_version: bool = True
         ) -> DubResult:
     """Dub ``video`` with ``text`` spoken in the voice of ``reference``, guided towards ``emotion``.
 
-    ``alpha``/``beta``/``gamma``: PNGM guidance scales (α = β = 0: no guidance, the expert is not needed;
-    γ = 15 is the paper's: with the ``cpu`` model, γ = 1 leaves the emotion inaudible to the emotion judge);
-    ``steps`` Euler steps; ``seed`` the sampler's noise; ``audio_out`` also writes the wav; ``vocoder``
-    ``auto`` (HiFi-GAN if ``checkpoint/vocoder/model.pt`` exists, else Griffin-Lim), ``hifigan`` or
+    ``alpha``/``beta``/``gamma``: PNGM guidance scales (docs/paper.md §3.5.2; α = β = 0: no guidance, the expert
+    is not needed); ``steps`` Euler steps, ``temperature`` the noise's; ``gamma``, ``steps`` and ``temperature``
+    left ``None`` are the checkpoint profile's ``eval`` values (a note and ``settings["sources"]`` say so);
+    ``seed`` the sampler's noise; ``audio_out`` also writes the wav; ``vocoder`` ``auto`` (the profile's
+    ``eval.vocoder``, Griffin-Lim when that is HiFi-GAN without ``vocoder/model.pt``), ``hifigan`` or
     ``griffinlim``; ``models`` a :func:`prepare_models` result to reuse (then ``checkpoint`` is ignored).
     Raises :class:`DubInputError` (one line, ``kind`` names the check) on bad input; writes nothing then.
     """
@@ -139,7 +157,8 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
 
     if threads:
         torch.set_num_threads(int(threads))
-    _check_options(emotion, alpha, beta, gamma, steps)
+    check_options(emotion, alpha, beta, gamma, steps, temperature)
+    given_t, given_s, given_g = temperature, steps, gamma
     out = Path(out)
     video = Path(video)
     if out.resolve() == video.resolve() or (audio_out is not None and Path(audio_out).resolve() == video.resolve()):
@@ -168,9 +187,15 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
         models = load_models(layout, need_expert=alpha > 0 or beta > 0, vocoder=vocoder, roi_size=roi_size,
                              check_version=check_version)
     elif (alpha > 0 or beta > 0) and models.expert is None:
+        if models.layout is not None and models.layout.emotion_expert is None:
+            raise DubInputError("checkpoint-missing", f"alpha/beta > 0 need the emotion expert, but "
+                                f"{models.layout.root / 'emotion_expert' / 'model.pt'} does not exist")
         raise DubInputError("checkpoint-missing", "alpha/beta > 0 need the emotion expert, and these models were "
                                                   "prepared without it: pass alpha/beta to prepare_models()")
     notes += models.notes
+    vals, note = sampling_settings(models, temperature, steps, gamma)
+    temperature, steps, gamma = vals["temperature"], vals["steps"], vals["gamma"]
+    notes.append(note)
     model = models.dubber
     a = model.audio_cfg
     if a.sample_rate != sr:
@@ -231,5 +256,7 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
         settings={"emotion": emotion, "alpha": alpha, "beta": beta, "gamma": gamma, "steps": steps, "seed": seed,
                   "temperature": temperature, "vocoder": models.vocoder_name, "roi_size": models.roi_size,
                   "checkpoint": str(models.layout.root) if models.layout else None,
+                  "sources": {k: "given" if v is not None else models.defaults.source
+                              for k, v in (("temperature", given_t), ("steps", given_s), ("gamma", given_g))},
                   "guidance_logp": res["guidance_logp"]},
     )
