@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from emodubber.batch import BatchError, DubBatch
+from emodubber.batch import DubBatch, ShapeError
 from emodubber.config import EMOTIONS, ConfigError
 
 __all__ = ["TrainInputError", "check_dataset_nonempty", "check_batch", "make_batch_checker", "validate_dataset"]
@@ -41,7 +41,7 @@ def check_batch(batch: Any, *, n_speakers: int | None = None, n_vocab: int | Non
     w = f"{what}: " if what else ""
     try:
         batch.check(mel_per_frame)
-    except BatchError as e:
+    except ShapeError as e:  # BatchError is one; the T = 4F check raises it directly
         raise TrainInputError(f"{w}{e}") from None
     if need_video and batch.lip is None:
         raise TrainInputError(f"{w}clips {batch.clip_ids[:3]}… have no video but this stage needs lip frames")

@@ -82,7 +82,7 @@ def test_bad_inputs_refused_before_training(tmp_path, data):
     broken = fake_items(4)
     broken[1]["mel"] = broken[1]["mel"][:, :-2]  # mel no longer 4 × video frames (durations kept consistent)
     broken[1]["durations"][-1] -= 2
-    with pytest.raises(TrainInputError, match="clip c1: .* mel frames for .* video frames"):
+    with pytest.raises(TrainInputError, match=r"T = .* mel frames for F = .* video frames \(clip c1\)"):
         stages.train_dubber(_cfg(tmp_path), datasets=(broken, None), init_from=None)
     with pytest.raises(TrainInputError, match="training set is empty"):
         stages.train_emotion_expert(_cfg(tmp_path), datasets=(fake_items(0, video=False), None))

@@ -38,7 +38,7 @@ def test_speaker_out_of_range():
 
 
 def test_mel_video_length_mismatch():
-    with pytest.raises(TrainInputError, match=r"clip c0: 21 mel frames for 5 video frames; the contract is T = 4F"):
+    with pytest.raises(TrainInputError, match=r"T = 21 mel frames for F = 5 video frames \(clip c0\); the contract is T = 4F"):
         check_batch(_batch(mel_T=21))
 
 
