@@ -155,6 +155,10 @@ class ModelConfig:
     # "residual" H = repeat×4(A*ᵀ O_p) + Z(Up×4(V_f)) with Z zero-initialised: the untrained dubber then reproduces
     # the pre-trained TTS's μ under the same alignment, and training adds only what the lips tell (a deviation)
     dub_fusion: str = "paper"
+    # how the reconstruction losses reach the LPA attention through the hard MAS path A* (residual fusion only):
+    # "none" (A* is a constant: only L_cl and the zero-initialised Z path train the attention) or "straight_through":
+    # A* + sim − sg(sim) expands O_p, the same values forward, the soft attention's gradient backward (a deviation)
+    dub_align_grad: str = "none"
     # ---- SIA (emodubber.models.sia) ---------------------------------------------------------
     usl_heads: int = 1  # USL self-attention heads (official: 1)
     usl_kernel: int = 9  # USL conv-FFN first kernel (official [9, 1])
@@ -342,6 +346,9 @@ class ProfileConfig:
             raise ConfigError(f"model.lip_input must be 'roi' or 'features', not {self.model.lip_input!r}")
         if self.model.dub_fusion not in ("paper", "residual"):
             raise ConfigError(f"model.dub_fusion must be 'paper' or 'residual', not {self.model.dub_fusion!r}")
+        if self.model.dub_align_grad not in ("none", "straight_through"):
+            raise ConfigError(f"model.dub_align_grad must be 'none' or 'straight_through', not "
+                              f"{self.model.dub_align_grad!r}")
         if self.model.expert_condition not in ("none", "mu"):
             raise ConfigError(f"model.expert_condition must be 'none' or 'mu', not {self.model.expert_condition!r}")
         if self.model.expert_noise_scale <= 0:

@@ -9,7 +9,9 @@ Dubbing path (``mode="dubber"``)::
     A*, D_p = MAS(sim);  V_f = AVEC(EF([A*ᵀ mu_x; C_pho]))  [B, P, F], [B, P], [B, F, d]
     H = Up×4(V_f);  μ = SIA(H, S_id)                        [B, 4F, d], [B, 80, T = 4F]
     (``model.dub_fusion = "residual"``: H = repeat×4(A*ᵀ O_p) + Z(Up×4(V_f)), Z zero-initialised, and the
-     fusion expands O_p instead of mu_x: at step 0, under the same alignment, μ is the pre-trained TTS's μ)
+     fusion expands O_p instead of mu_x: at step 0, under the same alignment, μ is the pre-trained TTS's μ;
+     ``model.dub_align_grad = "straight_through"``: A* + sim − sg(sim) in that expansion, so the reconstruction
+     losses reach the attention that MAS reads)
     mel = CFM-Euler(μ, S_id) (+ PNGM guidance ṽ)            [B, 80, T]
 
 TTS path (``mode="tts"``, stage-1 pre-training on all speech, speech-only clips included, and the
@@ -197,7 +199,11 @@ class EmoDubber(nn.Module):
                          path=path)
             H = self.sia.upsample(pe["V_f"])  # [B, 4F, d]
             if residual:  # H = repeat×4(A*ᵀ O_p) + Z(Up×4(V_f)): the TTS's own expansion plus what the lips add
-                base = length_regulate(pros["O_p"], pe["path"]).repeat_interleave(MEL_PER_FRAME, dim=1)
+                A = pe["path"]
+                if self.cfg.dub_align_grad == "straight_through" and torch.is_grad_enabled():
+                    soft = attn.transpose(1, 2).to(A.dtype)  # [B, P, F]; zero on padded phonemes and frames
+                    A = A + soft - soft.detach()  # forward: A*; backward: ∂/∂sim as if the soft attention expanded O_p
+                base = length_regulate(pros["O_p"], A).repeat_interleave(MEL_PER_FRAME, dim=1)
                 H = base + self.lip_residual(H)
             mel_lengths = MEL_PER_FRAME * lip_lengths
             mel_mask = sequence_mask(mel_lengths, H.shape[1])

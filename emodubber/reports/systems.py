@@ -17,10 +17,11 @@ import numpy as np
 
 from emodubber.config import ProfileConfig
 from emodubber.models.baselines import ABLATIONS
+from emodubber.models.dubber import DEFAULT_LOSS_WEIGHTS
 from emodubber.models.checkpointing import ModelFileError, list_checkpoints, read_model_file
 
 __all__ = ["SystemSpec", "SYSTEMS", "CONTROLS", "EQUAL_STEPS", "PAPER_FUSION", "system_spec",
-           "matched_step_checkpoint"]
+           "matched_step_checkpoint", "PAPER_RECIPE", "recipe_deviations"]
 
 
 @dataclass(frozen=True)
@@ -114,3 +115,32 @@ def system_spec(name: str) -> SystemSpec:
     if spec is None:
         raise KeyError(f"unknown system {name!r}; known: {', '.join([*SYSTEMS, *CONTROLS])}")
     return spec
+
+
+#: The paper's recipe for the settings :func:`recipe_deviations` checks (docs/paper.md §A.1, §3.3, §3.5.2).
+PAPER_RECIPE: dict[str, Any] = {"dub_fusion": "paper", "dub_align_grad": "none", "lcl": 0.001,
+                                "expert_condition": "none", "guidance_t_min": 0.0}
+
+
+def recipe_deviations(cfg: ProfileConfig) -> list[str]:
+    """One sentence per way the profile's EmoDubber departs from the paper's recipe (for the tables' notes)."""
+    m = cfg.model
+    out = []
+    if m.dub_fusion != PAPER_RECIPE["dub_fusion"]:
+        out.append("fusion `model.dub_fusion: residual` (a deviation): H = repeat×4(A*ᵀ O_p) + Z(Up×4(V_f)) with Z "
+                   "zero-initialised, so the dubber starts where the pre-trained TTS ends (docs/paper.md §3.3).")
+    if m.dub_fusion == "residual" and m.dub_align_grad != PAPER_RECIPE["dub_align_grad"]:
+        out.append("`model.dub_align_grad: straight_through` (a deviation): the reconstruction losses reach the LPA "
+                   "attention through A* + sim − sg(sim) (the same values forward).")
+    lcl = {**DEFAULT_LOSS_WEIGHTS, **m.loss_weights}["lcl"] if m.use_lpa_loss else 0.0
+    if m.use_lpa_loss and lcl != PAPER_RECIPE["lcl"]:
+        out.append(f"L_cl weight {lcl:g} (the paper's λ = {PAPER_RECIPE['lcl']:g}; a deviation).")
+    content = {**DEFAULT_LOSS_WEIGHTS, **m.loss_weights}["content"]
+    if content > 0:
+        out.append(f"content-consistency term L_content at weight {content:g} (not in the paper).")
+    if m.expert_condition != PAPER_RECIPE["expert_condition"]:
+        out.append("emotion expert p_ψ(c | φ_t, t, μ): it also sees the prior μ (a deviation, docs/paper.md §3.5.2).")
+    if m.guidance_t_min_from_val or m.guidance_t_min > 0:
+        out.append("PNGM acts only for t ≥ t_min (chosen on validation clips when `guidance_t_min_from_val`; "
+                   "a deviation).")
+    return out

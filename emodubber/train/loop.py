@@ -339,7 +339,7 @@ class Trainer:
                 lr = self.optimizer.param_groups[0]["lr"]
                 self.scheduler.step()
                 if self.ema is not None:
-                    self.ema.update(self.model)
+                    self.ema.update(self.model, self.step)
                 self.step += 1
                 dt = time.perf_counter() - t0
                 train_s += dt

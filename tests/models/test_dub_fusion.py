@@ -121,3 +121,34 @@ def test_content_term_pulls_the_prior_towards_the_frozen_tts(tmp_path):
     assert "content" in losses and losses["content"] > 0
     losses["content"].backward()
     assert dub.lip_residual.weight.grad.abs().sum() > 0 and tts.sia.proj.weight.grad is None
+
+
+def _lpa_grad_without_lcl(tmp_path, align_grad):
+    torch.manual_seed(0)
+    tts = EmoDubber(tiny_model_cfg(lip_blind=True, dropout_strong=0.0, lpa_dropout=0.0))
+    path = tts.save(tmp_path / f"tts_{align_grad}.pt")
+    torch.manual_seed(1)
+    dub = EmoDubber(tiny_model_cfg(dub_fusion="residual", dub_align_grad=align_grad, use_lpa_loss=False,
+                                   dropout_strong=0.0, lpa_dropout=0.0))
+    dub.load_partial(path)
+    dub.train()
+    losses = dub.compute_loss(make_batch(B=2, F=8), generator=torch.Generator().manual_seed(0))
+    losses["loss"].backward()
+    g = sum(p.grad.abs().sum() for n, p in dub.named_parameters() if n.startswith("lpa.") and p.grad is not None)
+    return float(g), losses
+
+
+def test_straight_through_alignment_lets_reconstruction_train_the_attention(tmp_path):
+    """Residual fusion at step 0 (Z = 0, no L_cl): the hard path A* gives the LPA no gradient; A* + sim − sg(sim)
+    does, with the same losses forward."""
+    g_none, l_none = _lpa_grad_without_lcl(tmp_path, "none")
+    g_st, l_st = _lpa_grad_without_lcl(tmp_path, "straight_through")
+    assert g_none == 0.0 and g_st > 0.0
+    assert torch.allclose(l_none["prior"], l_st["prior"]) and torch.allclose(l_none["ctc"], l_st["ctc"])
+
+
+def test_unknown_alignment_gradient_is_refused_with_its_key():
+    cfg = load_profile("smoke")
+    cfg.model.dub_align_grad = "soft"
+    with pytest.raises(ConfigError, match="model.dub_align_grad"):
+        cfg.validate()

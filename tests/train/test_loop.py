@@ -192,3 +192,19 @@ def test_resume_from_a_truncated_checkpoint_names_it(tmp_path):
     latest.write_bytes(latest.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match=r"step_0000008\.pt is unreadable"):
         _run(tmp_path, steps=12, ckpt_every=4, resume=True)
+
+
+def test_ema_warm_up_does_not_lean_on_the_initial_weights():
+    from emodubber.train.ema import EMA
+
+    m = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        m.weight.fill_(0.0)
+    ema, plain = EMA(m, 0.995), EMA(m, 0.995)
+    with torch.no_grad():
+        m.weight.fill_(1.0)  # the model moves once, then stays
+    for step in range(200):
+        ema.update(m, step)
+        plain.update(m)
+    w, w_plain = float(ema.shadow["weight"]), float(plain.shadow["weight"])
+    assert w > 0.9 and w_plain < 0.7  # without warm-up 0.995^200 = 37 % of the average is still the step-0 weight
