@@ -19,6 +19,11 @@ key                 table label          model config                          s
 ``paper_fusion``    EmoDubber, paper     ``dub_fusion: paper`` (H = Up×4(       as EmoDubber
                     fusion               Linear([O_p; O_s^v]))), the "before"
                                          of the intelligibility study
+``paper_lcl``       EmoDubber, paper     ``loss_weights: {lcl: 0.001}``,       as EmoDubber
+                    L_cl weight          ``dub_align_grad: none``: the
+                                         paper's λ and no straight-through
+                                         gradient, the "before" of the
+                                         alignment change (cpu profile)
 ==================  ===================  ====================================  ==============================
 
 :data:`VARIANTS` adds the untrained synthesis variants: ``emodubber`` (as configured) and ``wo_guidance``
@@ -56,6 +61,8 @@ ABLATIONS: dict[str, Ablation] = {a.key: a for a in (
     Ablation("no_pe", "EmoDubber w/o PE", "wo_pe", {"use_pe": False}),
     Ablation("paper_fusion", "EmoDubber, paper fusion", "emodubber_paper_fusion", {"dub_fusion": "paper"},
              table4=False),
+    Ablation("paper_lcl", "EmoDubber, paper L_cl weight", "emodubber_paper_lcl",
+             {"loss_weights": {"lcl": 0.001}, "dub_align_grad": "none"}, table4=False),
 )}
 
 #: variant name → ModelConfig overrides: the ablations, the full model and the guidance-off synthesis.

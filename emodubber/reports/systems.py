@@ -20,7 +20,7 @@ from emodubber.models.baselines import ABLATIONS
 from emodubber.models.dubber import DEFAULT_LOSS_WEIGHTS
 from emodubber.models.checkpointing import ModelFileError, list_checkpoints, read_model_file
 
-__all__ = ["SystemSpec", "SYSTEMS", "CONTROLS", "EQUAL_STEPS", "PAPER_FUSION", "system_spec",
+__all__ = ["SystemSpec", "SYSTEMS", "CONTROLS", "EQUAL_STEPS", "PAPER_FUSION", "PAPER_LCL", "system_spec",
            "matched_step_checkpoint", "PAPER_RECIPE", "recipe_deviations"]
 
 
@@ -101,6 +101,9 @@ EQUAL_STEPS = "EmoDubber at the ablations' steps"
 
 #: EmoDubber with the paper's fusion (model.dub_fusion = "paper"), trained by the ablations' recipe and steps
 PAPER_FUSION = ABLATIONS["paper_fusion"].label
+
+#: EmoDubber with the paper's L_cl weight and no straight-through alignment gradient (the cpu profile's "before")
+PAPER_LCL = ABLATIONS["paper_lcl"].label
 
 #: Controls that are not rows of the paper's Table 4 (the ablations and intelligibility notebooks score them).
 CONTROLS: dict[str, SystemSpec] = {s.name: s for s in (

@@ -160,7 +160,7 @@ def test_hifigan_loss_sends_each_gradient_to_its_own_net(tmp_path):
 def test_baselines_by_the_same_loop(tmp_path, data):
     cfg = _cfg(tmp_path, **{"train.baselines.steps": 1, "train.baselines.val_every": 1})
     outs = stages.train_baselines(cfg, datasets=data, init_from=None)
-    assert set(outs) == {"lip_blind", "no_lcl", "no_pe", "paper_fusion"}
+    assert set(outs) == {"lip_blind", "no_lcl", "no_pe", "paper_fusion", "paper_lcl"}
     assert "lcl" not in outs["no_lcl"].metrics and "lcl" in outs["no_pe"].metrics
     assert "lcl" in outs["paper_fusion"].metrics
     assert "dur_within_1" not in outs["lip_blind"].metrics
