@@ -77,14 +77,15 @@ def progress(iterable=None, **kwargs):
 
 
 def git_commit(root: str | Path | None = None) -> str:
-    """The checkout's commit (with ``+dirty`` when uncommitted changes exist), or ``unknown``."""
+    """The checkout's commit (with ``+dirty`` when code outside ``reports/`` has uncommitted changes), or ``unknown``."""
     from emodubber.config import repo_root
 
     cwd = Path(root) if root else repo_root()
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        # a run's own outputs (reports/) do not make the code dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports"],
+                               cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
