@@ -11,7 +11,7 @@ import yaml
 
 import emodubber
 from emodubber.tools import MissingToolError, require_binary, require_module
-from emodubber.utils import atomic_path, atomic_write_json
+from emodubber.utils import atomic_path, atomic_write_json, git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,3 +121,20 @@ def test_warp_axis_is_the_same_warp_on_any_axis_and_keeps_dtype():
     assert warp_axis(x.astype(np.float32), 1.1).dtype == np.float32
     ramp = np.arange(40.0)[None].repeat(2, 0)  # a linear ramp: out[f] = f / factor inside the edges
     assert np.allclose(warp_axis(ramp, 1.25, axis=1)[0, :30], np.arange(30) / 1.25)
+
+
+def test_git_commit_is_dirty_for_code_but_not_for_a_runs_reports(tmp_path):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "table.md").write_text("old\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    assert not git_commit(tmp_path).endswith("+dirty")
+    (tmp_path / "reports" / "table.md").write_text("new\n")  # what a run writes
+    assert not git_commit(tmp_path).endswith("+dirty")
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path).endswith("+dirty")
