@@ -96,6 +96,7 @@ def run(preset: str = "cpu", seconds: float = 3.0, n_clips: int = 8, steps: int 
     from emodubber.dub.batch import dub_many, models_for
     from emodubber.dub.engine import MODEL_STAGES
     from emodubber.dub.inputs import find_checkpoints
+    from emodubber.dub.jobs import as_job
     from emodubber.dub.pipeline import dub
 
     torch.set_num_threads(threads)
@@ -110,8 +111,8 @@ def run(preset: str = "cpu", seconds: float = 3.0, n_clips: int = 8, steps: int 
         guided = find_checkpoints(ck).emotion_expert is not None
         clips, ref = _inputs(tmp, seconds, n_clips, profile(preset).video.render_size)
         g = _guidance(guided)
-        jobs = [{"text": TEXT, "video": c, "reference": ref, "output": tmp / "out" / f"{c.stem}.mp4",
-                 "emotion": g.get("emotion"), "alpha": g.get("alpha"), "beta": g.get("beta")} for c in clips]
+        jobs = [as_job({"text": TEXT, "video": c, "reference": ref, "output": tmp / "out" / f"{c.stem}.mp4",
+                 "emotion": g.get("emotion"), "alpha": g.get("alpha"), "beta": g.get("beta")}) for c in clips]
         cold = _cold(ck, clips[0], ref, tmp / "cold.mp4", guided, steps, threads)
         t0 = time.perf_counter()
         models = models_for(jobs, ck)
