@@ -10,6 +10,10 @@ numpy 1.26 and heavy dependencies) through a subprocess: ``--matcha-python`` or 
 
     python -m benchmarks                 # everything (~10-20 min on 2 busy cores)
     python -m benchmarks --quick         # fewer lengths/repeats, for a smoke check
+
+The batch section (:mod:`benchmarks.batch`) dubs 3-s clips through ``dub_many`` with the trained
+``work/cpu/checkpoints`` when they exist, else with random-weight stand-ins (the report says which), and
+times a cold ``dub()`` in a fresh process beside the warm model time.
 """
 
 from __future__ import annotations
@@ -60,13 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="fewer lengths and repeats")
     p.add_argument("--matcha-python", default=os.environ.get("MATCHA_PYTHON", DEFAULT_MATCHA))
     p.add_argument("--out", default=str(ROOT / "reports" / "benchmarks.md"))
-    p.add_argument("--skip", nargs="*", default=[], choices=["scaling", "paper", "peer", "memory", "training", "e2e"])
+    p.add_argument("--skip", nargs="*", default=[], choices=["scaling", "paper", "peer", "memory", "training", "e2e",
+                                                                   "batch"])
     a = p.parse_args(argv)
 
     import torch
 
     import emodubber  # noqa: F401  (sets OMP_WAIT_POLICY before torch spins threads)
-    from benchmarks import endtoend, inference, training
+    from benchmarks import batch, endtoend, inference, training
     from benchmarks.report import write_report
     from emodubber.utils import machine_info
 
@@ -117,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     if "e2e" not in a.skip:
         why = endtoend.available()
         res["e2e"] = {"skipped": why} if why else section("e2e", lambda: endtoend.run("cpu", 3.0, a.steps, _log))
+    if "batch" not in a.skip:
+        why = batch.available()
+        res["batch"] = {"skipped": why} if why else section("batch", lambda: batch.run(
+            "cpu", 3.0, 3 if a.quick else 8, a.steps, a.threads, log=_log))
     res["load_end"] = os.getloadavg()
     res["wall_s"] = time.perf_counter() - t_all
     out = write_report(res, Path(a.out))

@@ -22,6 +22,35 @@ def _synth(times: dict[str, float]) -> float:
     return sum(times[k] for k in STAGES if k != "vocoder")
 
 
+def batch_section(b: dict[str, Any] | None) -> list[str]:
+    """The report's lines for :mod:`benchmarks.batch` (none when the section did not run)."""
+    if not b:
+        return []
+    L = ["## Batch dubbing (`dub_many`, 3-s clips) and the cold start", ""]
+    if "skipped" in b:
+        return L + [f"Skipped: {b['skipped']}", ""]
+    how = "guided (PNGM α = 3, β = 0.75)" if b["guided"] else "unguided (the checkpoints hold no emotion expert)"
+    L += [f"Checkpoints: {b['checkpoints_used']}; {how}; {b['steps']} Euler steps; {b['clips']} rendered clips of "
+          f"{b['seconds']:g} s, models loaded once ({_f(b['load_s'], 2)} s, not in the rate).", "",
+          "| clips done | wall [s] | clips / min | RTF | fell back to text |", "|---|---|---|---|---|",
+          f"| {b['done']} / {b['clips']} | {_f(b['wall_s'], 1)} | **{_f(b['clips_per_min'], 1)}** | "
+          f"{_f(b['rtf'])} | {b['fell_back']} |", ""]
+    if b["failed"]:
+        L += [f"Failed: {'; '.join(b['failed'])}", ""]
+    c = b["cold"]
+    if "error" in c:
+        return L + [f"Cold call failed: {c['error']}", ""]
+    L += ["| cold process [s] | cold `dub()` [s] | warm `dub()` [s] | warm model stages [s] | cold / warm total | "
+          "cold / warm model |", "|---|---|---|---|---|---|",
+          f"| {_f(c['process_s'], 2)} | {_f(c['timings']['total'], 2)} | {_f(b['warm_total_s'], 2)} | "
+          f"{_f(b['warm_model_s'], 2)} | **{_f(b.get('cold_over_warm_total'), 1)}** | "
+          f"**{_f(b.get('cold_over_warm_model'), 1)}** |", "",
+          "cold process = a new interpreter running one `dub()` (`python -m benchmarks.batch --cold`), start-up "
+          "and imports included; cold `dub()` = that call's own total (checkpoint loading, CMUdict, resemblyzer's "
+          "weights inside); warm = models passed in, median of 3; warm model stages = lip encoder → vocoder.", ""]
+    return L
+
+
 def write_report(res: dict[str, Any], path: Path) -> Path:
     from emodubber.utils import atomic_write_json, atomic_write_text, git_commit
 
@@ -182,6 +211,7 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
                   f"{'within' if rtf_warm <= RTF_TARGET else 'NOT within'} the {RTF_TARGET} target** (the target's "
                   "own figures, a CFM decoder at 0.08 and Griffin-Lim at 0.03, count the model stages above)."]
         L.append("")
+    L += batch_section(res.get("batch"))
     L += ["## Time per section", "", "| section | wall [s] | load average (1 min) at its end |", "|---|---|---|"]
     for k, v in res["sections_s"].items():
         L.append(f"| {k} | {v:.0f} | {res.get('load_during', {}).get(k, [float('nan')])[0]:.1f} |")

@@ -17,6 +17,7 @@ import time
 from emodubber.config import EMOTIONS
 from emodubber.dub.inputs import DubInputError
 from emodubber.dub.jobs import OPTIONAL, REQUIRED, JobsFileError, read_jobs
+from emodubber.dub.lipcheck import ALIGNMENTS, MIN_LIP_MOTION, check_alignment
 
 SINGLE = ("text", "video", "reference", "out")
 
@@ -29,7 +30,7 @@ def _fail(msg: str, code: int) -> int:
 def _sampling(args: argparse.Namespace) -> dict:
     return dict(gamma=args.gamma, steps=args.steps, temperature=args.temperature, seed=args.seed,
                 vocoder=args.vocoder, roi_size=args.roi_size, threads=args.threads,
-                check_version=not args.ignore_version)
+                check_version=not args.ignore_version, alignment=args.alignment)
 
 
 def _run_batch(args: argparse.Namespace) -> int:
@@ -60,6 +61,10 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    try:
+        check_alignment(args.alignment)
+    except DubInputError as e:
+        return _fail(str(e), 2)
     if args.batch is not None:
         return _run_batch(args)
     missing = [f"--{k}" for k in SINGLE if getattr(args, k) is None]
@@ -97,7 +102,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", default=None, help="the dubbed video to write (mp4)")
     p.add_argument("--batch", default=None, metavar="JOBS.csv",
                    help=f"dub every row of a CSV file (columns {', '.join(REQUIRED)}; optional {', '.join(OPTIONAL)}, "
-                        f"whose empty cells take --emotion/--alpha/--beta; paths relative to the file). Models load "
+                        f"whose empty cells take --emotion/--alpha/--beta/--alignment; paths relative to the file). "
+                        f"Models load "
                         f"once; a failing row is reported and skipped; exit 1 if any row failed, 2 if the file is "
                         f"malformed")
     p.add_argument("--emotion", default=None, metavar="NAME",
@@ -114,6 +120,11 @@ def register(subparsers) -> None:
     p.add_argument("--vocoder", choices=("auto", "hifigan", "griffinlim"), default="auto",
                    help="auto: the profile's eval.vocoder (Griffin-Lim for cpu; Griffin-Lim too when it names "
                         "HiFi-GAN and DIR/vocoder/model.pt does not exist)")
+    p.add_argument("--alignment", default="auto", metavar="|".join(ALIGNMENTS),
+                   help=f"what times the speech: auto (default) the lips, unless the mouth is too still to align "
+                        f"(mouth-ROI motion energy below {MIN_LIP_MOTION:g}): then the text's predicted durations "
+                        f"fitted to the clip, and a note says so; lips or text force either (--batch: a jobs-file "
+                        f"column 'alignment' may set it per row)")
     p.add_argument("--audio-out", default=None, help="also write the dubbed speech as a wav")
     p.add_argument("--roi-size", type=int, default=None, help="mouth-ROI side (default: the training profile's)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

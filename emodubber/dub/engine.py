@@ -26,14 +26,15 @@ from torch import nn
 
 from emodubber.config import ConfigError, EvalConfig, VideoConfig, load_profile
 from emodubber.dub.inputs import CheckpointLayout, DubInputError
+from emodubber.dub.lipcheck import LipCheck, choose_alignment
 from emodubber.models.checkpointing import ModelFileError, read_model_file
 from emodubber.models.dubber import EmoDubber
 from emodubber.models.emotion import PNGMGuidance, emotion_index, load_emotion_expert
 from emodubber.models.vocoder import GriffinLimVocoder, load_vocoder
 from emodubber.modules.checks import MEL_PER_FRAME
 
-__all__ = ["DubModels", "SamplingDefaults", "sampling_defaults", "load_models", "synthesise_timed", "vocode",
-           "MODEL_STAGES"]
+__all__ = ["DubModels", "SamplingDefaults", "sampling_defaults", "load_models", "synthesise_timed",
+           "synthesise_aligned", "vocode", "MODEL_STAGES"]
 
 #: The model stages timed by :func:`synthesise_timed` and :func:`vocode`, in order.
 MODEL_STAGES = ("lip_encoder", "encoders", "decoder", "guidance", "vocoder")
@@ -175,12 +176,18 @@ class _TimedGuidance:
 def synthesise_timed(model: nn.Module, phonemes: torch.Tensor, lip: torch.Tensor, spk_emb: torch.Tensor,
                      expert: nn.Module | None = None, emotion: int | str | None = None, alpha: float = 0.0,
                      beta: float = 0.0, gamma: float = 1.0, n_steps: int = 10, temperature: float = 0.667,
-                     seed: int = 1234) -> tuple[dict[str, Any], dict[str, float]]:
+                     seed: int = 1234, alignment: str = "lips") -> tuple[dict[str, Any], dict[str, float]]:
     """One clip through the dubber with per-stage wall times (s).
 
     shape: phonemes [P] long, lip [F, 1, H, W] float in [0, 1] (or uint8), spk_emb [256]
         -> (dict(mel [1, 80, 4F], mu, durations [1, P] mel frames, attn [1, F, P], guidance_logp), timings)
-    Same mel as ``model.synthesise(...)`` with the same arguments and seed.
+    ``alignment="lips"``: the dubbing path; same mel as ``model.synthesise(...)`` with the same arguments and seed.
+    ``alignment="text"``: the lip-blind path for lips that cannot be read (:mod:`emodubber.dub.lipcheck`): the
+    dubber's own TTS-mode forward, durations predicted from the phonemes and fitted to T = 4F mel frames
+    (``mode="tts", mel_frames=4F``); the lips are not read (``lip_encoder`` 0 s, ``attn`` None). The duration
+    predictor is the TTS stage's: the dubbing stage initialises from the TTS and never trains it (no duration
+    loss in dubbing mode), while it trains the phoneme encoder that feeds it; only the predicted proportions
+    are used, the total is the clip's.
     """
     clock = _Clock()
     dev = next(model.parameters()).device
@@ -192,6 +199,8 @@ def synthesise_timed(model: nn.Module, phonemes: torch.Tensor, lip: torch.Tensor
         raise ValueError("alpha/beta > 0 needs an emotion expert")
     if guided and emotion is None:
         raise ValueError("alpha/beta > 0 needs the target emotion")
+    if alignment not in ("lips", "text"):
+        raise ValueError(f"alignment must be 'lips' or 'text', not {alignment!r}")
 
     def pre(_m, _a):
         clock.add("_lip_start", time.perf_counter())
@@ -204,8 +213,11 @@ def synthesise_timed(model: nn.Module, phonemes: torch.Tensor, lip: torch.Tensor
     hooks = [model.lip_encoder.register_forward_pre_hook(pre), model.lip_encoder.register_forward_hook(post)]
     try:
         t0 = time.perf_counter()
-        out = model(ph, (ph != 0).sum(-1).clamp_min(1), spk, lip=lip,
-                    lip_lengths=torch.full((1,), lip.shape[1], device=dev, dtype=torch.long), mode="dubber")
+        n_frames = torch.full((1,), lip.shape[1], device=dev, dtype=torch.long)
+        if alignment == "lips":
+            out = model(ph, (ph != 0).sum(-1).clamp_min(1), spk, lip=lip, lip_lengths=n_frames, mode="dubber")
+        else:
+            out = model(ph, (ph != 0).sum(-1).clamp_min(1), spk, mode="tts", mel_frames=MEL_PER_FRAME * n_frames)
         clock.add("encoders", time.perf_counter() - t0 - clock.t.get("lip_encoder", 0.0))
         guidance = None
         if guided:
@@ -222,10 +234,24 @@ def synthesise_timed(model: nn.Module, phonemes: torch.Tensor, lip: torch.Tensor
             h.remove()
         model.train(was_training)
     clock.t.setdefault("guidance", 0.0)
+    clock.t.setdefault("lip_encoder", 0.0)
     res = {"mel": mel, "mu": out["mu"], "mel_lengths": out["mel_lengths"],
-           "durations": out["durations"] * MEL_PER_FRAME, "attn": out.get("attn"),
+           "durations": out["durations"] * (MEL_PER_FRAME if alignment == "lips" else 1), "attn": out.get("attn"),
            "guidance_logp": guidance.history if guidance is not None else []}
     return res, clock.t
+
+
+def synthesise_aligned(model: nn.Module, phonemes: torch.Tensor, rois, spk_emb: torch.Tensor, alignment: str = "auto",
+                       **kw) -> tuple[dict[str, Any], dict[str, float], LipCheck]:
+    """Lips or text, as :func:`emodubber.dub.lipcheck.choose_alignment` decides on the ROIs, then
+    :func:`synthesise_timed` on that path (``kw``: its sampling arguments).
+
+    shape: phonemes [P], rois uint8 [F, S, S], spk_emb [256] -> (result, timings, LipCheck)
+    """
+    check = choose_alignment(rois, alignment)
+    lip = torch.as_tensor(rois).float().div_(255.0)[:, None]  # [F, 1, S, S]
+    res, tm = synthesise_timed(model, phonemes, lip, spk_emb, alignment=check.alignment, **kw)
+    return res, tm, check
 
 
 @torch.no_grad()

@@ -1,7 +1,7 @@
 """The jobs file of ``emodubber dub --batch``: one clip per CSV row (read without torch).
 
-Columns (header row, any order): ``text, video, reference, output`` required; ``emotion, alpha, beta``
-optional, per row (an empty cell takes the batch's value). Relative paths are taken from the jobs file's
+Columns (header row, any order): ``text, video, reference, output`` required; ``emotion, alpha, beta,
+alignment`` optional, per row (an empty cell takes the batch's value). Relative paths are taken from the jobs file's
 folder. A file that cannot be read as such a table (missing, no header, a missing or unknown column, a row
 with too many cells, no rows, two rows writing the same output) raises :class:`JobsFileError`, one line;
 a bad value in one row (``alpha`` not a number, a missing video, …) fails that row only.
@@ -17,7 +17,7 @@ from typing import Any, Mapping
 __all__ = ["Job", "JobsFileError", "read_jobs", "as_job", "REQUIRED", "OPTIONAL"]
 
 REQUIRED = ("text", "video", "reference", "output")
-OPTIONAL = ("emotion", "alpha", "beta")
+OPTIONAL = ("emotion", "alpha", "beta", "alignment")
 
 
 class JobsFileError(ValueError):
@@ -35,6 +35,7 @@ class Job:
     emotion: str | None = None
     alpha: Any = None  # None: the batch's value
     beta: Any = None
+    alignment: str | None = None  # None: the batch's value ("auto", "lips" or "text"; checked when the row runs)
     line: int | None = None  # line in the jobs file (1 = header)
 
     @property
@@ -62,7 +63,7 @@ def as_job(job: Job | Mapping[str, Any], base: Path | None = None, line: int | N
     return Job(text=str(d.get("text") or ""), video=path("video"), reference=path("reference"), output=path("output"),
                emotion=None if _blank(d.get("emotion")) else str(d["emotion"]).strip(),
                alpha=None if _blank(d.get("alpha")) else d["alpha"], beta=None if _blank(d.get("beta")) else d["beta"],
-               line=line)
+               alignment=None if _blank(d.get("alignment")) else str(d["alignment"]).strip().lower(), line=line)
 
 
 def read_jobs(path: str | Path) -> list[Job]:

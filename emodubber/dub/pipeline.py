@@ -7,7 +7,9 @@ Order of work (cheap checks first, so a bad input fails before anything slow run
 2. the models (dubber, expert when α or β > 0, vocoder) and the sampling settings: temperature, Euler steps,
    γ and vocoder not given are the checkpoint profile's ``eval`` values (:func:`emodubber.dub.engine.sampling_defaults`);
 3. mouth ROIs from the video (face detection), speaker embedding S_id from the reference (resemblyzer);
-4. synthesis with PNGM guidance (:func:`emodubber.dub.engine.synthesise_timed`), the vocoder;
+4. lips or text (``alignment``, :mod:`emodubber.dub.lipcheck`: a mouth too still to align falls back to the
+   text's predicted durations fitted to the clip, and a note says so), synthesis with PNGM guidance
+   (:func:`emodubber.dub.engine.synthesise_aligned`), the vocoder;
 5. the new speech muxed onto the user's video with ffmpeg (``-map 0:v -map 1:a -c:v copy -shortest``)
    into a temporary file beside ``out``, renamed onto ``out`` only when complete (the same for the
    optional wav): a failure leaves no half-written file (:func:`emodubber.media.mux`).
@@ -31,9 +33,10 @@ import torch
 from emodubber.config import EMOTIONS
 from emodubber.data.acoustics import speaker_embeddings
 from emodubber.data.roi import FaceNotFoundError, extract_mouth_rois
-from emodubber.dub.engine import MODEL_STAGES, DubModels, load_models, synthesise_timed, vocode
+from emodubber.dub.engine import MODEL_STAGES, DubModels, load_models, synthesise_aligned, vocode
 from emodubber.dub.inputs import (DubInputError, check_fits, conform_video, find_checkpoints, load_reference,
                                   probe_video, text_phonemes)
+from emodubber.dub.lipcheck import check_alignment
 from emodubber.media import VideoReadError, mux
 from emodubber.text.symbols import phonemes_to_ids
 from emodubber.utils import atomic_path
@@ -67,6 +70,9 @@ class DubResult:
     timings: dict[str, float]  # wall seconds per stage (see MODEL_STAGES and the pre/post stages) and "total"
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)  # emotion, α, β, γ, steps, seed, vocoder, ROI size
+    alignment: str = "lips"  # what timed the speech: "lips" (LPA + MAS) or "text" (predicted durations fitted to 4F)
+    lip_motion: float = float("nan")  # the mouth ROI's motion energy (emodubber.dub.lipcheck.lip_motion)
+    fell_back: bool = False  # alignment "auto" found the lips too still and timed the speech by the text
 
     @property
     def rtf(self) -> float:
@@ -81,8 +87,9 @@ class DubResult:
     def summary(self) -> str:
         t = self.timings
         parts = ", ".join(f"{k} {v:.2f}" for k, v in t.items() if k != "total")
+        how = "text (lips unreadable)" if self.fell_back else self.alignment
         return (f"{self.video}: {self.seconds:.2f} s dubbed in {t['total']:.2f} s (RTF {self.rtf:.2f}, model "
-                f"{self.model_rtf:.2f}); stages [s]: {parts}")
+                f"{self.model_rtf:.2f}); timed by {how}, mouth motion {self.lip_motion:.4f}; stages [s]: {parts}")
 
 
 def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int) -> Path:
@@ -134,8 +141,8 @@ def sampling_settings(models: DubModels, temperature=None, steps=None, gamma=Non
 def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | Path | None, out: str | Path,
         emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float | None = None,
         steps: int | None = None, temperature: float | None = None, seed: int = 1234, audio_out: str | Path | None = None, vocoder: str = "auto",
-        roi_size: int | None = None, threads: int | None = None, models=None, check_version: bool = True
-        ) -> DubResult:
+        roi_size: int | None = None, threads: int | None = None, models=None, check_version: bool = True,
+        alignment: str = "auto") -> DubResult:
     """Dub ``video`` with ``text`` spoken in the voice of ``reference``, guided towards ``emotion``.
 
     ``alpha``/``beta``/``gamma``: PNGM guidance scales (docs/paper.md §3.5.2; α = β = 0: no guidance, the expert
@@ -143,7 +150,9 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
     left ``None`` are the checkpoint profile's ``eval`` values (a note and ``settings["sources"]`` say so);
     ``seed`` the sampler's noise; ``audio_out`` also writes the wav; ``vocoder`` ``auto`` (the profile's
     ``eval.vocoder``, Griffin-Lim when that is HiFi-GAN without ``vocoder/model.pt``), ``hifigan`` or
-    ``griffinlim``; ``models`` a :func:`prepare_models` result to reuse (then ``checkpoint`` is ignored).
+    ``griffinlim``; ``models`` a :func:`prepare_models` result to reuse (then ``checkpoint`` is ignored);
+    ``alignment`` ``auto`` (the lips, unless the mouth is too still to align: then the text's predicted durations
+    fitted to the clip, with a note; :mod:`emodubber.dub.lipcheck`), ``lips`` or ``text`` (forced).
     Raises :class:`DubInputError` (one line, ``kind`` names the check) on bad input; writes nothing then.
     """
     t_start = time.perf_counter()
@@ -158,6 +167,7 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
     if threads:
         torch.set_num_threads(int(threads))
     check_options(emotion, alpha, beta, gamma, steps, temperature)
+    check_alignment(alignment)
     given_t, given_s, given_g = temperature, steps, gamma
     out = Path(out)
     video = Path(video)
@@ -220,10 +230,11 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
         t = lap("speaker", t)
 
         ids = torch.tensor(phonemes_to_ids(phonemes), dtype=torch.long)
-        lip = torch.from_numpy(rois).float().div_(255.0)[:, None]  # [F, 1, S, S]
         guided = alpha > 0 or beta > 0
-        res, tm = synthesise_timed(model, ids, lip, spk, models.expert if guided else None, emotion, alpha, beta,
-                                   gamma, steps, temperature, seed)
+        res, tm, lips = synthesise_aligned(model, ids, rois, spk, alignment, expert=models.expert if guided else None,
+                                           emotion=emotion, alpha=alpha, beta=beta, gamma=gamma, n_steps=steps,
+                                           temperature=temperature, seed=seed)
+        notes.append(lips.note)
         timings.update(tm)
         wav, timings["vocoder"] = vocode(models.vocoder, res["mel"])
         t = time.perf_counter()
@@ -258,5 +269,6 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
                   "checkpoint": str(models.layout.root) if models.layout else None,
                   "sources": {k: "given" if v is not None else models.defaults.source
                               for k, v in (("temperature", given_t), ("steps", given_s), ("gamma", given_g))},
-                  "guidance_logp": res["guidance_logp"]},
+                  "guidance_logp": res["guidance_logp"], "alignment": alignment},
+        alignment=lips.alignment, lip_motion=lips.motion, fell_back=lips.fell_back,
     )
