@@ -51,7 +51,7 @@ from emodubber.models.sia import SpeakerIdentityAdapter, prior_loss
 from emodubber.modules.alignment import fit_durations, length_regulate, path_from_durations, sequence_mask
 from emodubber.modules.checks import MEL_PER_FRAME, ShapeError, expect_dim, expect_ndim, expect_t_equals_4f
 
-__all__ = ["EmoDubber", "DEFAULT_LOSS_WEIGHTS", "MODES", "script_to_ids"]
+__all__ = ["EmoDubber", "DEFAULT_LOSS_WEIGHTS", "MODES", "resolve_loss_weights", "script_to_ids"]
 
 #: Weight of each loss term in ``loss`` (docs/paper.md §A.1); ``model_cfg.loss_weights`` overrides entries.
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {
@@ -80,6 +80,19 @@ def script_to_ids(script: str | list[str] | tuple[str, ...]) -> torch.Tensor:
         raise ValueError(f"cannot read the script {script!r}: {e}") from None
 
 
+def resolve_loss_weights(cfg: ModelConfig) -> dict[str, float]:
+    """The weight of every loss term under ``cfg``: :data:`DEFAULT_LOSS_WEIGHTS` updated by ``cfg.loss_weights``,
+    L_cl at 0 when ``cfg.use_lpa_loss`` is off. An unknown term raises ``ValueError`` naming it."""
+    unknown = set(cfg.loss_weights) - set(DEFAULT_LOSS_WEIGHTS)
+    if unknown:
+        raise ValueError(f"model.loss_weights has unknown terms {sorted(unknown)}; "
+                         f"known: {sorted(DEFAULT_LOSS_WEIGHTS)}")
+    weights = {**DEFAULT_LOSS_WEIGHTS, **cfg.loss_weights}
+    if not cfg.use_lpa_loss:
+        weights["lcl"] = 0.0
+    return weights
+
+
 class EmoDubber(nn.Module):
     """The full model; ``model_cfg.lip_blind`` builds the lip-blind TTS baseline from the same parts."""
 
@@ -105,14 +118,7 @@ class EmoDubber(nn.Module):
                 nn.init.zeros_(self.lip_residual.bias)
         self.sia = SpeakerIdentityAdapter(cfg, self.n_mels)
         self.decoder = CFM(UNet1DEstimator(cfg, self.n_mels), self.n_mels, cfg.sigma_min)
-        unknown = set(cfg.loss_weights) - set(DEFAULT_LOSS_WEIGHTS)
-        if unknown:
-            raise ValueError(
-                f"model.loss_weights has unknown terms {sorted(unknown)}; known: {sorted(DEFAULT_LOSS_WEIGHTS)}"
-            )
-        self.loss_weights = {**DEFAULT_LOSS_WEIGHTS, **cfg.loss_weights}
-        if not cfg.use_lpa_loss:
-            self.loss_weights["lcl"] = 0.0
+        self.loss_weights = resolve_loss_weights(cfg)
         self._teacher: list[nn.Module] = []  # a plain list: the teacher is neither a submodule nor saved
 
     def set_content_teacher(self, teacher: "EmoDubber | None") -> None:
@@ -202,7 +208,7 @@ class EmoDubber(nn.Module):
                 A = pe["path"]
                 if self.cfg.dub_align_grad == "straight_through" and torch.is_grad_enabled():
                     soft = attn.transpose(1, 2).to(A.dtype)  # [B, P, F]; zero on padded phonemes and frames
-                    A = A + soft - soft.detach()  # forward: A*; backward: ∂/∂sim as if the soft attention expanded O_p
+                    A = A + soft - soft.detach()  # forward: A*; backward: ∂/∂sim as if sim expanded O_p
                 base = length_regulate(pros["O_p"], A).repeat_interleave(MEL_PER_FRAME, dim=1)
                 H = base + self.lip_residual(H)
             mel_lengths = MEL_PER_FRAME * lip_lengths

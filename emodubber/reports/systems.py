@@ -17,7 +17,7 @@ import numpy as np
 
 from emodubber.config import ProfileConfig
 from emodubber.models.baselines import ABLATIONS
-from emodubber.models.dubber import DEFAULT_LOSS_WEIGHTS
+from emodubber.models.dubber import resolve_loss_weights
 from emodubber.models.checkpointing import ModelFileError, list_checkpoints, read_model_file
 
 __all__ = ["SystemSpec", "SYSTEMS", "CONTROLS", "EQUAL_STEPS", "PAPER_FUSION", "PAPER_LCL", "system_spec",
@@ -135,15 +135,15 @@ def recipe_deviations(cfg: ProfileConfig) -> list[str]:
     if m.dub_fusion == "residual" and m.dub_align_grad != PAPER_RECIPE["dub_align_grad"]:
         out.append("`model.dub_align_grad: straight_through` (a deviation): the reconstruction losses reach the LPA "
                    "attention through A* + sim − sg(sim) (the same values forward).")
-    lcl = {**DEFAULT_LOSS_WEIGHTS, **m.loss_weights}["lcl"] if m.use_lpa_loss else 0.0
-    if m.use_lpa_loss and lcl != PAPER_RECIPE["lcl"]:
-        out.append(f"L_cl weight {lcl:g} (the paper's λ = {PAPER_RECIPE['lcl']:g}; a deviation).")
-    content = {**DEFAULT_LOSS_WEIGHTS, **m.loss_weights}["content"]
-    if content > 0:
-        out.append(f"content-consistency term L_content at weight {content:g} (not in the paper).")
+    w = resolve_loss_weights(m)
+    if m.use_lpa_loss and w["lcl"] != PAPER_RECIPE["lcl"]:
+        out.append(f"L_cl weight {w['lcl']:g} (the paper's λ = {PAPER_RECIPE['lcl']:g}; a deviation).")
+    if w["content"] > 0:
+        out.append(f"content-consistency term L_content at weight {w['content']:g} (not in the paper).")
     if m.expert_condition != PAPER_RECIPE["expert_condition"]:
-        out.append("emotion expert p_ψ(c | φ_t, t, μ): it also sees the prior μ (a deviation, docs/paper.md §3.5.2).")
-    if m.guidance_t_min_from_val or m.guidance_t_min > 0:
+        out.append("emotion expert p_ψ(c | φ_t, t, μ): it also sees the prior μ "
+                   "(a deviation, docs/paper.md §3.5.2).")
+    if m.guidance_t_min_from_val or m.guidance_t_min != PAPER_RECIPE["guidance_t_min"]:
         out.append("PNGM acts only for t ≥ t_min (chosen on validation clips when `guidance_t_min_from_val`; "
                    "a deviation).")
     return out

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from emodubber.config import load_profile
+import pytest
+
+from emodubber.config import ModelConfig, load_profile
+from emodubber.models.dubber import DEFAULT_LOSS_WEIGHTS, resolve_loss_weights
 from emodubber.reports.systems import recipe_deviations
 
 
@@ -22,3 +25,11 @@ def test_the_paper_recipe_has_no_deviation_and_each_switch_is_named():
 def test_the_cpu_profile_names_its_deviations():
     notes = " ".join(recipe_deviations(load_profile("cpu")))
     assert "residual" in notes and "expert" in notes
+
+
+def test_loss_weights_resolve_once_for_model_and_notes():
+    assert resolve_loss_weights(ModelConfig(loss_weights={"lcl": 0.1}))["lcl"] == 0.1
+    assert resolve_loss_weights(ModelConfig(loss_weights={"lcl": 0.1}, use_lpa_loss=False))["lcl"] == 0.0
+    assert resolve_loss_weights(ModelConfig())["ctc"] == DEFAULT_LOSS_WEIGHTS["ctc"]
+    with pytest.raises(ValueError, match="unknown terms \\['lcI'\\]"):
+        resolve_loss_weights(ModelConfig(loss_weights={"lcI": 0.1}))
