@@ -157,6 +157,24 @@ def test_runner_kernel_runs_this_interpreter():
     assert os.path.abspath(spec.argv[0]) == os.path.abspath(sys.executable)
 
 
+def test_kernels_import_the_runners_checkout(tmp_path, monkeypatch):
+    """A child process started from anywhere (a kernel runs in notebooks/) imports emodubber from the checkout the
+    runner imported it from, even when PYTHONPATH named another one first."""
+    import subprocess
+    import sys
+
+    import emodubber
+    from emodubber.reports.suite import pin_package_for_kernels
+
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "elsewhere"))
+    root = pin_package_for_kernels()
+    assert root == Path(emodubber.__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", "import emodubber; print(emodubber.__file__)"], cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(out).resolve().parents[1] == root
+    assert str(tmp_path / "elsewhere") in __import__("os").environ["PYTHONPATH"]  # kept, after the checkout
+
+
 def test_hygiene_flags_a_parameter_papermill_cannot_read(tmp_path):
     """'<=' in a parameter's comment hides it from papermill (and so from reproduce --param)."""
     bad = from_percent('# %% tags=["parameters"]\nPROFILE = "x"\nN = 100  # in <= 5 min\n# %%\nx = 1\n')

@@ -29,7 +29,8 @@ from emodubber.reports.provenance import RunRecord
 from emodubber.tools import require_module
 from emodubber.utils import atomic_write_json
 
-__all__ = ["SuiteEntry", "SuiteError", "load_suite", "load_budgets", "select", "run_suite", "suite_path", "artefact_table"]
+__all__ = ["SuiteEntry", "SuiteError", "load_suite", "load_budgets", "select", "run_suite", "suite_path", "artefact_table",
+           "combine_parts", "pin_package_for_kernels"]
 
 
 class SuiteError(RuntimeError):
@@ -136,6 +137,16 @@ def _kernel_name(preferred: str) -> str:
 
     install(kernel_name=name, display_name=f"Python (emodubber, {sys.prefix})", prefix=sys.prefix)
     return name
+
+
+def pin_package_for_kernels() -> Path:
+    """Make the notebook kernels (child processes) import ``emodubber`` from the checkout this runner imported it
+    from, whatever an editable install elsewhere points at: the run record's commit is this checkout's, so the
+    code the notebooks run must be too. Prepends that checkout to ``PYTHONPATH``; returns it."""
+    root = Path(__file__).resolve().parents[2]
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).resolve() != root]
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(root), *paths])
+    return root
 
 
 def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | Path | None = None,
@@ -259,6 +270,7 @@ def run_suite(
     kname = _kernel_name(kernel)
     # kernels inherit the environment: torch imported first in a notebook must not spin OpenMP threads
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    pin_package_for_kernels()
     for k, e in enumerate(entries, 1):
         applied = {name: v for name, v in params.items() if name in declared.get(e.name, ())}
         nb_params = {

@@ -21,7 +21,7 @@ from emodubber.models.dubber import resolve_loss_weights
 from emodubber.models.checkpointing import ModelFileError, list_checkpoints, read_model_file
 
 __all__ = ["SystemSpec", "SYSTEMS", "CONTROLS", "EQUAL_STEPS", "PAPER_FUSION", "PAPER_LCL", "system_spec",
-           "matched_step_checkpoint", "PAPER_RECIPE", "recipe_deviations"]
+           "matched_step_checkpoint", "PAPER_RECIPE", "recipe_deviations", "EXTENSIONS"]
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,13 @@ def _ablation_spec(key: str) -> SystemSpec:
 SYSTEMS: dict[str, SystemSpec] = {s.name: s for s in (
     SystemSpec("GT", "gt", kind="gt"),
     SystemSpec("GT mel + vocoder", "gt_mel_vocoder", kind="gt_mel"),
-    *(_ablation_spec(k) for k, a in ABLATIONS.items() if a.table4),
+    *(_ablation_spec(k) for k, a in ABLATIONS.items() if a.table4 and not a.extension),
     SystemSpec("EmoDubber", "emodubber", stage="dubber"),
+    *(_ablation_spec(k) for k, a in ABLATIONS.items() if a.table4 and a.extension),
 )}
+
+#: Our Table 4 rows beyond the paper's (registry entries with ``extension=True``), listed after EmoDubber.
+EXTENSIONS: tuple[str, ...] = tuple(a.label for a in ABLATIONS.values() if a.table4 and a.extension)
 
 #: Name of the equal-training control: EmoDubber's own training checkpoint at the ablations' step count.
 EQUAL_STEPS = "EmoDubber at the ablations' steps"

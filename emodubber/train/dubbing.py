@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from emodubber.config import ModelConfig, ProfileConfig
-from emodubber.models.baselines import ABLATIONS
+from emodubber.models.baselines import ABLATIONS, variant_config
 from emodubber.models.dubber import EmoDubber
 from emodubber.train.common import (StageOutput, begin, check_inputs, corpus_datasets, default_collate, finish,
                                     make_trainer, model_path, n_speakers, stage_config, stage_dir)
@@ -153,7 +153,8 @@ def train_dubber(cfg: ProfileConfig, resume: bool = False, datasets: tuple[Any, 
 def train_baselines(cfg: ProfileConfig, resume: bool = False, datasets: tuple[Any, Any] | None = None,
                     variants: Sequence[str] = tuple(BASELINES), init_from: str | Path | None = "auto"
                     ) -> dict[str, StageOutput]:
-    """The lip-blind TTS baseline and the ablations, each by the dubber recipe with ``train.baselines``."""
+    """The lip-blind TTS baseline and the ablations, each by the dubber recipe with ``train.<recipe>`` of its
+    :class:`~emodubber.models.baselines.Ablation` (``train.baselines``, or ``train.dubber``: as long as EmoDubber)."""
     unknown = [v for v in variants if v not in BASELINES]
     if unknown:
         raise TrainInputError(f"unknown baseline(s) {unknown}; known: {list(BASELINES)}")
@@ -161,7 +162,7 @@ def train_baselines(cfg: ProfileConfig, resume: bool = False, datasets: tuple[An
         init_from = model_path(cfg, "tts")
     out = {}
     for v in variants:
-        mcfg = dataclasses.replace(cfg.model, **BASELINES[v])
-        out[v] = _train_dubbing_model(cfg, f"baselines/{v}", "baselines", mcfg, stage_dir(cfg, "baselines", v),
-                                      resume, datasets, init_from)
+        mcfg = variant_config(cfg.model, v)
+        out[v] = _train_dubbing_model(cfg, f"baselines/{v}", ABLATIONS[v].recipe, mcfg,
+                                      stage_dir(cfg, "baselines", v), resume, datasets, init_from)
     return out

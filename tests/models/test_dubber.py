@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import make_batch, tiny_model_cfg
-from emodubber.models.baselines import VARIANTS, build_variant, synthesis_kwargs
+from emodubber.models.baselines import ABLATIONS, VARIANTS, build_variant, synthesis_kwargs, variant_config
 from emodubber.models.checkpointing import ModelFileError
 from emodubber.models.dubber import EmoDubber, script_to_ids
 from emodubber.modules.checks import ShapeError
@@ -132,6 +132,8 @@ def test_load_partial_from_the_tts_stage(tmp_path):
 def test_every_variant_trains_and_synthesises(name):
     torch.manual_seed(0)
     m = build_variant(name, tiny_model_cfg())
+    if m.loss_weights["content"] > 0:  # content consistency needs its TTS teacher
+        m.set_content_teacher(build_variant("lip_blind", tiny_model_cfg()))
     b = make_batch(B=2, F=8)
     losses = m.compute_loss(b)
     losses["loss"].backward()
@@ -139,10 +141,20 @@ def test_every_variant_trains_and_synthesises(name):
         assert "lcl" not in losses
     if name == "lip_blind":
         assert "duration" in losses and not hasattr(m, "lip_encoder")
+    if name == "content":
+        assert losses["content"] > 0
     kw = synthesis_kwargs(name, phoneme_lengths=b.phoneme_lengths, lip_lengths=b.lip_lengths, n_steps=2)
     r = m.synthesise(b.phonemes, b.lip, b.spk_emb, **kw)
     assert r["mel"].shape == (2, 80, 32)
     assert r["durations"].sum(-1).tolist() == (4 * b.lip_lengths).tolist()
+
+
+def test_a_variant_sets_its_loss_weights_over_the_profiles():
+    cfg = dataclasses.replace(tiny_model_cfg(), loss_weights={"lcl": 0.1, "ctc": 0.5})
+    w = variant_config(cfg, "paper_lcl").loss_weights
+    assert w == {"lcl": 0.001, "ctc": 0.5}  # its own L_cl weight, the profile's CTC weight kept
+    assert cfg.loss_weights == {"lcl": 0.1, "ctc": 0.5}  # the profile is not changed
+    assert all(a.recipe in ("baselines", "dubber") for a in ABLATIONS.values())
 
 
 def test_tts_mode_accepts_mels_padded_beyond_the_longest_clip(model):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from emodubber.config import load_profile
+from emodubber.models.dubber import EmoDubber
 from emodubber.train import stages
 from emodubber.train.validate import TrainInputError
 
@@ -158,9 +159,19 @@ def test_hifigan_loss_sends_each_gradient_to_its_own_net(tmp_path):
 
 @pytest.mark.slow
 def test_baselines_by_the_same_loop(tmp_path, data):
-    cfg = _cfg(tmp_path, **{"train.baselines.steps": 1, "train.baselines.val_every": 1})
-    outs = stages.train_baselines(cfg, datasets=data, init_from=None)
+    cfg = _cfg(tmp_path, **{"train.baselines.steps": 1, "train.baselines.val_every": 1,
+                            "train.dubber.steps": 2, "train.dubber.val_every": 1})
+    with pytest.raises(TrainInputError, match="teacher"):  # content consistency needs the TTS it keeps close to
+        stages.train_baselines(cfg, datasets=data, variants=["content"], init_from=None)
+    outs = stages.train_baselines(cfg, datasets=data, init_from=None,
+                                  variants=[v for v in stages.BASELINES if v != "content"])
     assert set(outs) == {"lip_blind", "no_lcl", "no_pe", "paper_fusion", "paper_lcl"}
+    # trained by its own recipe (train.dubber: as long as EmoDubber), from a TTS-mode model as init and teacher
+    content = stages.train_baselines(cfg, datasets=data, variants=["content"],
+                                     init_from=outs["lip_blind"].model_path)["content"]
+    assert "content" in content.metrics
+    assert EmoDubber.from_pretrained(content.model_path).cfg.loss_weights["content"] == 10.0
+    assert torch.load(content.model_path, weights_only=False)["extra"]["step"] == 2
     assert "lcl" not in outs["no_lcl"].metrics and "lcl" in outs["no_pe"].metrics
     assert "lcl" in outs["paper_fusion"].metrics
     assert "dur_within_1" not in outs["lip_blind"].metrics
