@@ -13,7 +13,8 @@ numpy 1.26 and heavy dependencies) through a subprocess: ``--matcha-python`` or 
 
 The batch section (:mod:`benchmarks.batch`) dubs 3-s clips through ``dub_many`` with the trained
 ``work/cpu/checkpoints`` when they exist, else with random-weight stand-ins (the report says which), and
-times a cold ``dub()`` in a fresh process beside the warm model time.
+times a cold ``dub()`` in a fresh process beside the warm model time. The judges section (:mod:`benchmarks.judges`)
+scores flite clips with every judge of the tables, Whisper WER and DNSMOS included: seconds per clip per judge.
 """
 
 from __future__ import annotations
@@ -65,13 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--matcha-python", default=os.environ.get("MATCHA_PYTHON", DEFAULT_MATCHA))
     p.add_argument("--out", default=str(ROOT / "reports" / "benchmarks.md"))
     p.add_argument("--skip", nargs="*", default=[], choices=["scaling", "paper", "peer", "memory", "training", "e2e",
-                                                                   "batch"])
+                                                                   "batch", "judges"])
     a = p.parse_args(argv)
 
     import torch
 
     import emodubber  # noqa: F401  (sets OMP_WAIT_POLICY before torch spins threads)
-    from benchmarks import batch, endtoend, inference, training
+    from benchmarks import batch, endtoend, inference, judges, training
     from benchmarks.report import write_report
     from emodubber.utils import machine_info
 
@@ -126,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         why = batch.available()
         res["batch"] = {"skipped": why} if why else section("batch", lambda: batch.run(
             "cpu", 3.0, 3 if a.quick else 8, a.steps, a.threads, log=_log))
+    if "judges" not in a.skip:
+        why = judges.available()
+        res["judges"] = {"skipped": why} if why else section("judges", lambda: judges.run(
+            "cpu", 3 if a.quick else 8, threads=1, log=_log))
     res["load_end"] = os.getloadavg()
     res["wall_s"] = time.perf_counter() - t_all
     out = write_report(res, Path(a.out))

@@ -51,6 +51,45 @@ def batch_section(b: dict[str, Any] | None) -> list[str]:
     return L
 
 
+#: evaluate's timing keys, as the report names them
+JUDGE_NAMES = {"asr": "WER (pocketsphinx, grammar)", "asr_lm": "WER (pocketsphinx, open LM)", "per": "PER",
+               "secs": "SECS", "lse": "LSE (SyncNet)", "mcd": "MCD", "emotion": "IS (emotion judge)",
+               "whisper": "WER (Whisper tiny.en)", "dnsmos": "DNSMOS",
+               "other": "other (reading the audio, bookkeeping)"}
+
+
+def judges_section(j: dict[str, Any] | None) -> list[str]:
+    """The report's lines for this benchmark (none when it did not run)."""
+    if not j:
+        return []
+    L = ["## Scoring: seconds per clip per judge (every judge of the tables)", ""]
+    if "skipped" in j:
+        return L + [f"Skipped: {j['skipped']}", ""]
+    L += [f"{j['clips']} flite GRID clips of {j['clip_seconds']:.1f} s with rendered mouth videos, scored as if "
+          f"generated (`evaluate`'s own timing), {j['threads']} torch thread; each judge warmed up on one more clip "
+          f"first. Not timed (no trained weights): {', '.join(j['missing']) or 'none'}.", "",
+          "| judge | s / clip | 100 clips [s] | share |", "|---|---|---|---|"]
+    other = j["total_s_per_clip"] - sum(j["s_per_clip"].values())
+    for k, v in [*sorted(j["s_per_clip"].items(), key=lambda kv: -kv[1]), ("other", other)]:
+        L.append(f"| {JUDGE_NAMES.get(k, k)} | {v:.3f} | {100 * v:.0f} | {v / j['total_s_per_clip']:.0%} |")
+    L += [f"| **all** | **{j['total_s_per_clip']:.3f}** | **{j['projected_100_clips_s']:.0f}** | 100% |", "",
+          f"Whisper + DNSMOS: {j['field_s_per_clip']:.3f} s per clip ({j['field_share']:.0%} of the total); 100 clips "
+          f"without them: {j['projected_100_clips_without_field_s']:.0f} s."]
+    if j.get("whisper_over_grammar_asr"):
+        L.append(f"Whisper / pocketsphinx grammar WER judge, same clips: **{j['whisper_over_grammar_asr']:.1f}×**.")
+    d = j["peers"]["dnsmos"]
+    L += ["", "| DNSMOS | s / clip | ratio to one window |", "|---|---|---|",
+          f"| one window per short clip (ours, 1 thread) | {d['one_window_s_per_clip']:.3f} | 1.0 |",
+          f"| speechmos's tiling (same sessions, 1 thread) | {d['speechmos_tiling_s_per_clip']:.3f} | "
+          f"**{d['tiling_over_one_window']:.1f}** |",
+          f"| `speechmos.dnsmos.run` (its default threads) | {d['speechmos_run_s_per_clip']:.3f} | "
+          f"**{d['run_over_one_window']:.1f}** |", "",
+          f"Largest OVRL difference between one window and speechmos's tiling on these clips: "
+          f"{d['max_abs_ovrl_diff']:.3f}.", ""]
+    return L
+
+
+
 def write_report(res: dict[str, Any], path: Path) -> Path:
     from emodubber.utils import atomic_write_json, atomic_write_text, git_commit
 
@@ -212,6 +251,7 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
                   "own figures, a CFM decoder at 0.08 and Griffin-Lim at 0.03, count the model stages above)."]
         L.append("")
     L += batch_section(res.get("batch"))
+    L += judges_section(res.get("judges"))
     L += ["## Time per section", "", "| section | wall [s] | load average (1 min) at its end |", "|---|---|---|"]
     for k, v in res["sections_s"].items():
         L.append(f"| {k} | {v:.0f} | {res.get('load_during', {}).get(k, [float('nan')])[0]:.1f} |")

@@ -44,10 +44,15 @@ __all__ = [
     "from_dict",
     "to_dict",
     "EMOTIONS",
+    "FIELD_JUDGES",
 ]
 
 #: The seven emotion classes, in the fixed order used for every label id (ESD's five first).
 EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "surprised", "angry", "fearful", "disgusted")
+
+#: Judges as later papers report them (docs/paper.md §C.3): Whisper WER and DNSMOS, the optional metrics of
+#: ``emodubber.metrics.evaluate``; ``eval.field_judges`` picks which of them the tables score.
+FIELD_JUDGES: tuple[str, ...] = ("whisper", "dnsmos")
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,6 +283,8 @@ class EvalConfig:
     n_alpha: int = 13
     n_intensity_clips: int = 20  # clips per emotion and α for the intensity curves
     vocoder: str = "griffinlim"  # "griffinlim" or "hifigan"
+    # the optional judges every results table adds (FIELD_JUDGES): scored apart and cached apart from the others
+    field_judges: list[str] = field(default_factory=lambda: list(FIELD_JUDGES))
 
 
 @dataclass
@@ -372,6 +379,10 @@ class ProfileConfig:
         if j.emotion_judge_ref_clips < 0:
             raise ConfigError(f"judges.emotion_judge_ref_clips must be >= 0 (0 = fixed reference), "
                               f"got {j.emotion_judge_ref_clips}")
+        bad = [k for k in self.eval.field_judges if k not in FIELD_JUDGES]
+        if bad or len(set(self.eval.field_judges)) != len(self.eval.field_judges):
+            raise ConfigError(f"eval.field_judges must be a list of distinct choices from {list(FIELD_JUDGES)}, "
+                              f"not {self.eval.field_judges!r}")
         if self.model.n_emotions != len(EMOTIONS):
             raise ConfigError(f"model.n_emotions must be {len(EMOTIONS)} (the classes of emodubber.config.EMOTIONS)")
         return self

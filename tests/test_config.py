@@ -71,3 +71,22 @@ def test_dropout_and_emotion_judge_settings_are_checked(key, value, match):
     with pytest.raises(ConfigError, match=match):
         load_profile("smoke", overrides={key: value}, local=None)
     load_profile("smoke", overrides={key: 0}, local=None)  # the edge value is accepted
+
+
+def test_field_judges_are_on_for_cpu_and_paper_off_for_smoke_and_checked():
+    from emodubber.config import FIELD_JUDGES
+    from emodubber.metrics.evaluate import OPTIONAL_METRICS
+
+    assert OPTIONAL_METRICS == FIELD_JUDGES == ("whisper", "dnsmos")
+    assert load_profile("cpu", local=None).eval.field_judges == ["whisper", "dnsmos"]
+    assert load_profile("paper", overrides={"corpus.kind": "synthetic"}, local=None).eval.field_judges == \
+        ["whisper", "dnsmos"]
+    assert load_profile("smoke", local=None).eval.field_judges == []
+    assert load_profile("smoke", overrides={"eval.field_judges": ["dnsmos"]}, local=None).eval.field_judges == \
+        ["dnsmos"]
+    for bad in (["utmos"], ["whisper", "whisper"]):
+        with pytest.raises(ConfigError, match=r"eval\.field_judges must be a list of distinct choices from "
+                                              r"\['whisper', 'dnsmos'\]"):
+            load_profile("smoke", overrides={"eval.field_judges": bad}, local=None)
+    with pytest.raises(ConfigError, match=r"eval\.field_judges: expected a list"):
+        load_profile("smoke", overrides={"eval.field_judges": "whisper"}, local=None)

@@ -28,6 +28,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from emodubber.config import FIELD_JUDGES
 from emodubber.data.manifest import read_manifest, read_references
 from emodubber.metrics.audio_io import load_audio
 from emodubber.metrics.dnsmos import DNSMOS
@@ -45,7 +46,7 @@ __all__ = ["Judges", "evaluate", "summarise", "ALL_METRICS", "OPTIONAL_METRICS",
 
 ALL_METRICS = ("wer", "wer_lm", "per", "secs", "lse", "mcd", "emotion")
 #: Judges as the field reports them (docs/paper.md §C.3), only when named in ``metrics``: Whisper WER, DNSMOS.
-OPTIONAL_METRICS = ("whisper", "dnsmos")
+OPTIONAL_METRICS: tuple[str, ...] = FIELD_JUDGES
 SETTINGS = {1: "Setting 1: the speaker reference is the ground-truth target clip itself",
             2: "Setting 2: the speaker reference is another clip of the same speaker (references.tsv)",
             3: "Setting 3: the speaker reference is an unseen speaker's clip (zero-shot)"}

@@ -287,11 +287,14 @@ ABLATION_EXPECTATIONS: dict[str, tuple[str, ...]] = {
 
 def iron_triangle_claims(summary: pd.DataFrame, system: str = "EmoDubber", baseline: str = "lip-blind TTS",
                          setting: Any = None, wer_tol: float = 2.0, per_tol: float = 2.0,
-                         per_clip: pd.DataFrame | None = None, max_offset: float | None = 0.5) -> pd.DataFrame:
+                         per_clip: pd.DataFrame | None = None, max_offset: float | None = 0.5,
+                         whisper_tol: float | None = 2.0) -> pd.DataFrame:
     """Sync without mumbling: ``system`` beats ``baseline`` on LSE-C, LSE-D and MCD, its mean |AV offset| is
     ≤ ``max_offset`` frames, while WER and PER stay within ``wer_tol`` / ``per_tol`` points (WER/PER in %, see
     :func:`~emodubber.reports.tables.from_evaluate`). With ``per_clip`` the "within" claims are paired per clip
-    with three outcomes (:func:`claim_paired_within`); without it they compare the means."""
+    with three outcomes (:func:`claim_paired_within`); without it they compare the means. When the summary has
+    the field judge's Whisper WER (``WER_whisper``), one more claim of the same kind: it stays within
+    ``whisper_tol`` points (None: no such claim)."""
     metrics = [m for m in ("LSE-C", "LSE-D", "MCD") if m in summary.columns]
     parts: list[Any] = [claim_better(summary, system, baseline, metrics, setting)]
     if max_offset is not None and "abs_av_offset" in summary.columns:
@@ -299,8 +302,8 @@ def iron_triangle_claims(summary: pd.DataFrame, system: str = "EmoDubber", basel
         where = f" (setting {setting})" if setting is not None else ""
         parts.append({"claim": f"mean |AV offset| of {system} ≤ {max_offset:g} frame{where}",
                       "measured": f"{_fmt(v)} frames", "holds": None if math.isnan(v) else bool(v <= max_offset)})
-    for m, tol in (("WER", wer_tol), ("PER", per_tol)):
-        if m in summary.columns:
+    for m, tol in (("WER", wer_tol), ("PER", per_tol), ("WER_whisper", whisper_tol)):
+        if tol is not None and m in summary.columns:
             parts.append(claim_close(summary, system, baseline, m, tol, setting) if per_clip is None else
                          claim_paired_within(per_clip, system, baseline, m, tol, setting=setting))
     return claims_check(*parts)

@@ -22,7 +22,8 @@ Everything is cached, so a notebook never redoes another's work:
   checkpoint involved); clips already there under the same key are reused, a changed key clears the directory's
   wavs first;
 - an evaluation is pickled beside the wavs under a hash of (generation key, setting, metrics, clips,
-  judges' settings and weight hashes);
+  judges' settings and weight hashes); the field judges (Whisper WER, DNSMOS: ``eval.field_judges``) are scored
+  and pickled apart from the others and joined on the clip id, so adding them to a table scores only them;
 - the intensity sweep (Figure 3) is a CSV keyed likewise.
 
 The rows "GT" (the corpus wav) and "GT mel + vocoder" (the corpus mel through the vocoder) do not
@@ -50,14 +51,14 @@ import pandas as pd
 import torch
 
 from emodubber import __version__
-from emodubber.config import EMOTIONS, ProfileConfig
+from emodubber.config import EMOTIONS, FIELD_JUDGES, ProfileConfig
 from emodubber.data.features import feature_path, load_index
 from emodubber.data.manifest import read_manifest, read_references
 from emodubber.metrics.emotion_judge import EmotionJudge
 from emodubber.metrics.evaluate import evaluate
 from emodubber.models.dubber import EmoDubber
 from emodubber.models.emotion import load_emotion_expert
-from emodubber.reports.generation import (file_sha256, judges_fingerprint, key_hash, make_vocoder,
+from emodubber.reports.generation import (file_sha256, judges_fingerprint, key_hash, make_vocoder, merge_scores,
                                           pad_batch, prepare_dir, setting2_from_setting1, subset_judges, write_clip)
 from emodubber.reports.intensity import intensity_sweep
 from emodubber.reports.systems import SYSTEMS, system_spec
@@ -66,10 +67,11 @@ from emodubber.utils import atomic_path, progress
 
 __all__ = ["TABLE4_METRICS", "TABLE5_METRICS", "GUIDED", "Experiment"]
 
-#: Metrics of Table 4 (``emodubber.metrics.evaluate`` names): no emotion judge, no open-LM WER.
-TABLE4_METRICS: tuple[str, ...] = ("wer", "per", "secs", "lse", "mcd")
-#: Metrics of Table 5 (per emotion under guidance): content, voice, sync and the emotion judge's IS.
-TABLE5_METRICS: tuple[str, ...] = ("wer", "per", "secs", "lse", "emotion")
+#: Metrics of Table 4 (``emodubber.metrics.evaluate`` names): no emotion judge, no open-LM WER; plus the field
+#: judges (Whisper WER, DNSMOS) that the profile's ``eval.field_judges`` turns on.
+TABLE4_METRICS: tuple[str, ...] = ("wer", "per", "secs", "lse", "mcd", *FIELD_JUDGES)
+#: Metrics of Table 5 (per emotion under guidance): content, voice, sync, the emotion judge's IS, the field judges.
+TABLE5_METRICS: tuple[str, ...] = ("wer", "per", "secs", "lse", "emotion", *FIELD_JUDGES)
 #: The guidance used for the per-emotion studies (Table 5, Figures 4 and 5) unless a notebook says otherwise:
 #: the middle of the paper's α range on its best curve (β = α/4).
 GUIDED: dict[str, float] = {"alpha": 2.5, "beta": 0.625}
@@ -348,11 +350,23 @@ class Experiment:
 
         Returns ``(table, provenance)``. ``emotion`` (with α/β) is the asked emotion (IS is its posterior);
         unguided generation is scored against each clip's own label. Setting-independent systems (GT rows)
-        in Setting 2 reuse their Setting-1 scores and re-measure SECS against the reference clip.
+        in Setting 2 reuse their Setting-1 scores and re-measure SECS against the reference clip. Field judges
+        (Whisper, DNSMOS) the profile leaves out are dropped (:meth:`profile_metrics`); the others are scored as
+        an evaluation of their own (own cache) and their columns joined to the rest on the clip id.
         """
         spec = system_spec(system)
         clips = list(self.test_clips(setting=setting) if clips is None else clips)
-        metrics = tuple(metrics)
+        metrics = self.profile_metrics(metrics)
+        field = tuple(m for m in metrics if m in FIELD_JUDGES)
+        if field and len(field) < len(metrics):  # the field judges apart: their own cache, joined on the clip id
+            base = tuple(m for m in metrics if m not in FIELD_JUDGES)
+            t, p = self.evaluate(system, setting, clips, judges, base, emotion, alpha, beta, gamma, n_steps)
+            tf, pf = self.evaluate(system, setting, clips, judges, field, emotion, alpha, beta, gamma, n_steps)
+            return merge_scores(t, p, tf, pf)
+        for m in field:
+            if getattr(judges, m) is None and m not in judges.missing:
+                raise ValueError(f"metric {m!r} asked, but the judges hold no {m} judge: build them with "
+                                 f"Judges.from_config(cfg, metrics)")
         if spec.setting_independent and setting != 1:
             t1, p1 = self.evaluate(system, 1, clips, judges, metrics, emotion, alpha, beta, gamma, n_steps)
             if "secs" not in metrics:
@@ -366,6 +380,11 @@ class Experiment:
             return t2, p2
         return self.evaluate_raw(system, setting, clips, subset_judges(judges, metrics), metrics, emotion, alpha,
                                  beta, gamma, n_steps)
+
+    def profile_metrics(self, metrics: Sequence[str]) -> tuple[str, ...]:
+        """``metrics`` without the field judges the profile leaves out (``eval.field_judges``)."""
+        on = set(self.cfg.eval.field_judges)
+        return tuple(m for m in metrics if m not in FIELD_JUDGES or m in on)
 
     def evaluate_raw(self, system: str, setting: int, clips: Sequence[str], judges: Any, metrics: Sequence[str],
                      emotion: str | None = None, alpha: float = 0.0, beta: float = 0.0, gamma: float | None = None,

@@ -41,6 +41,7 @@ __all__ = [
     "plot_per_clip_boxes",
     "plot_metric_bars",
     "plot_delta_heatmap",
+    "plot_field_validation",
 ]
 
 
@@ -378,3 +379,31 @@ def plot_guidance_range(summary: pd.DataFrame, metrics: Sequence[str] = ("IS", "
     fig.suptitle(title)
     return _finish(fig, path)
 
+
+
+def plot_field_validation(whisper: pd.DataFrame | None, dnsmos: pd.DataFrame | None,
+                          title: str = "Field judges on ground truth — synthetic corpus", path: str | Path | None = None):
+    """Notebook 07's check of the field judges: Whisper WER (%) per kind of audio (corpus rate) and DNSMOS OVRL per
+    kind (clips as dots, mean as a bar), from ``emodubber.metrics.validation.validate_whisper`` / ``validate_dnsmos``
+    tables; an empty or missing table leaves its panel with a note."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    for ax, df, name in ((axes[0], whisper, "Whisper WER (%)"), (axes[1], dnsmos, "DNSMOS OVRL")):
+        if df is None or not len(df):
+            ax.text(0.5, 0.5, f"{name}: not validated (off in this profile, or its package is missing)",
+                    ha="center", va="center", wrap=True, transform=ax.transAxes)
+            ax.set_axis_off()
+            continue
+        kinds = list(dict.fromkeys(df["kind"]))
+        if "wer" in df.columns:
+            tot = df.groupby("kind")[["word_errors", "ref_words"]].sum()
+            ax.bar(kinds, [100 * tot.word_errors[k] / max(tot.ref_words[k], 1) for k in kinds], color="0.6")
+        else:
+            ax.bar(kinds, [df.loc[df["kind"] == k, "dnsmos_ovrl"].mean() for k in kinds], color="0.8")
+            for i, k in enumerate(kinds):
+                v = df.loc[df["kind"] == k, "dnsmos_ovrl"].dropna()
+                ax.plot(np.full(len(v), i), v, "k.", alpha=0.5)
+        ax.set_ylabel(name)
+        ax.set_title(f"{name}, {df['clip_id'].nunique()} test clips")
+    fig.suptitle(title)
+    return _finish(fig, path)

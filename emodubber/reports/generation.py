@@ -7,9 +7,10 @@
 - :func:`prepare_dir` / :func:`write_clip`: a generated directory (``meta.json`` with the key, ``<clip>.wav`` at
   16 kHz and ``<clip>.npy`` = the mel ``[80, T]``), cleared when the key changes;
 - :func:`pad_batch`: per-clip synthesis inputs padded into one batch;
-- :func:`subset_judges` / :func:`judges_fingerprint` / :func:`setting2_from_setting1`: scoring with the judges of
-  ``emodubber.metrics.evaluate``, and the Setting-2 table of a setting-independent system (GT rows) from its
-  Setting-1 table and a Setting-2 SECS.
+- :func:`subset_judges` / :func:`judges_fingerprint` / :func:`setting2_from_setting1` / :func:`merge_scores`:
+  scoring with the judges of ``emodubber.metrics.evaluate``, the Setting-2 table of a setting-independent system
+  (GT rows) from its Setting-1 table and a Setting-2 SECS, and the field judges' columns (Whisper, DNSMOS; scored
+  and cached apart) joined to the other judges' table on the clip id.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from emodubber.models.vocoder import GriffinLimVocoder, load_vocoder
 from emodubber.utils import atomic_path, atomic_write_json
 
 __all__ = ["file_sha256", "key_hash", "make_vocoder", "subset_judges", "judges_fingerprint",
-           "write_clip", "prepare_dir", "pad_batch", "setting2_from_setting1"]
+           "write_clip", "prepare_dir", "pad_batch", "setting2_from_setting1", "merge_scores"]
 
 
 _SHA_CACHE: dict[tuple[str, float, int], str] = {}
@@ -91,7 +92,7 @@ def subset_judges(judges: Any, metrics: Iterable[str]) -> Any:
     """
     m = set(metrics)
     keep = {"asr": "wer", "asr_lm": "wer_lm", "phones": "per", "speaker": "secs", "sync": "lse",
-            "emotion": "emotion"}
+            "emotion": "emotion", "whisper": "whisper", "dnsmos": "dnsmos"}
     changes: dict[str, Any] = {attr: None for attr, metric in keep.items() if metric not in m}
     changes["mcd"] = bool(judges.mcd) and "mcd" in m
     changes["missing"] = {k: v for k, v in judges.missing.items() if k in m}
@@ -175,3 +176,33 @@ def setting2_from_setting1(t1: pd.DataFrame, p1: dict, t_secs: pd.DataFrame, p_s
                   "Setting 1; SECS re-measured against the Setting-2 reference")
     p2["wall_time_s"] = round(p1.get("wall_time_s", 0) + p_secs.get("wall_time_s", 0), 2)
     return t2, p2
+
+
+#: columns every ``evaluate`` table has whichever judges ran (not copied by :func:`merge_scores`)
+_ROW_COLUMNS = ("clip_id", "system", "setting", "speaker", "text", "warnings", "duration_s", "error")
+
+
+def merge_scores(base: pd.DataFrame, base_prov: dict, extra: pd.DataFrame, extra_prov: dict
+                 ) -> tuple[pd.DataFrame, dict]:
+    """``base`` (one ``evaluate`` table) with the judge columns of ``extra`` (another, of the same clips) joined
+    on ``clip_id``; the two ``error`` cells of a clip are joined with ``; ``. Provenance: the judges, timings
+    and wall times of both."""
+    ex = extra.set_index("clip_id")
+    out = base.copy()
+    for col in ex.columns:
+        if col not in _ROW_COLUMNS and col not in out.columns:
+            out[col] = out["clip_id"].map(ex[col])
+    if "error" in ex.columns:
+        more = out["clip_id"].map(ex["error"]).fillna("").astype(str)
+        out["error"] = ["; ".join(x for x in (str(a or ""), b) if x)
+                        for a, b in zip(out.get("error", pd.Series("", index=out.index)).fillna(""), more)]
+    prov = dict(base_prov)
+    prov["judges"] = {**extra_prov.get("judges", {}), **base_prov.get("judges", {})}
+    if "missing" in extra_prov.get("judges", {}) or "missing" in base_prov.get("judges", {}):
+        prov["judges"]["missing"] = {**extra_prov.get("judges", {}).get("missing", {}),
+                                     **base_prov.get("judges", {}).get("missing", {})}
+    prov["timing_s"] = {**base_prov.get("timing_s", {}), **extra_prov.get("timing_s", {})}
+    prov["wall_time_s"] = round(base_prov.get("wall_time_s", 0) + extra_prov.get("wall_time_s", 0), 2)
+    prov["n_with_error"] = int((out["error"].fillna("") != "").sum()) if "error" in out else 0
+    out.attrs["provenance"] = prov
+    return out, prov

@@ -23,6 +23,7 @@ Figure 3 = intensity on Chem (the demo page has the same plot for GRID and V2C-A
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -33,6 +34,7 @@ import pandas as pd
 __all__ = [
     "SOURCES",
     "METRICS",
+    "DETAIL_METRICS",
     "METRIC_LABELS",
     "HIGHER_IS_BETTER",
     "OUR_TABLE4_ROWS",
@@ -66,8 +68,12 @@ SOURCES: dict[str, str] = {
               "Whisper-large-v3 WER, emotion2vec EMOSIM, Sync-KL, DNSMOS); CoSyncDiT's numbers, not the paper's",
 }
 
-#: Metric keys as the per-clip frames of ``emodubber.metrics.evaluate`` name them, in Table 4 order.
-METRICS: tuple[str, ...] = ("LSE-C", "LSE-D", "abs_av_offset", "WER", "PER", "SECS", "MCD", "MCD-SL")
+#: Metric keys as the per-clip frames of ``emodubber.metrics.evaluate`` name them, in Table 4 order; the last two
+#: are the field judges (Whisper WER, DNSMOS OVRL; docs/paper.md §C.3).
+METRICS: tuple[str, ...] = ("LSE-C", "LSE-D", "abs_av_offset", "WER", "PER", "SECS", "MCD", "MCD-SL", "WER_whisper",
+                            "DNSMOS")
+#: Per-clip metrics summarised into the tables' CSVs but not shown in their Markdown: DNSMOS's other scores.
+DETAIL_METRICS: tuple[str, ...] = ("DNSMOS_SIG", "DNSMOS_BAK", "DNSMOS_P808")
 
 #: Column headers with the direction of "better" (the paper's arrows).
 METRIC_LABELS: dict[str, str] = {
@@ -75,6 +81,7 @@ METRIC_LABELS: dict[str, str] = {
     "LSE-D": "LSE-D ↓",
     "abs_av_offset": "|AV offset| ↓",
     "WER": "WER ↓",
+    "WER_whisper": "WER (Whisper) ↓",
     "PER": "PER ↓",
     "SECS": "SECS ↑",
     "MCD": "MCD ↓",
@@ -87,13 +94,17 @@ METRIC_LABELS: dict[str, str] = {
     "EMOSIM": "EMOSIM ↑",
     "Sync-KL": "Sync-KL ↓",
     "DNSMOS": "DNSMOS ↑",
+    "DNSMOS_SIG": "DNSMOS SIG ↑",
+    "DNSMOS_BAK": "DNSMOS BAK ↑",
+    "DNSMOS_P808": "DNSMOS P.808 ↑",
 }
 
 #: Direction of each metric: True when a larger value is better.
 HIGHER_IS_BETTER: dict[str, bool] = {
     "LSE-C": True, "LSE-D": False, "abs_av_offset": False, "av_offset": False, "WER": False, "PER": False,
     "SECS": True, "MCD": False, "MCD-SL": False, "IS": True, "UTMOS": True, "MOS-S": True, "MOS-N": True,
-    "emotion_acc": True, "SPKSIM": True, "EMOSIM": True, "Sync-KL": False, "DNSMOS": True,
+    "emotion_acc": True, "SPKSIM": True, "EMOSIM": True, "Sync-KL": False, "DNSMOS": True, "WER_whisper": False,
+    "DNSMOS_SIG": True, "DNSMOS_BAK": True, "DNSMOS_P808": True,
 }
 
 #: The rows our Table 4 reproduces (the systems we train and measure), in display order.
@@ -306,19 +317,26 @@ def _block(title: str, rows: Iterable[str], metrics: Iterable[str], values: list
 def paper_table4_block(setting: str = "2", include_baselines: bool = True) -> PaperBlock:
     """The paper's GRID Table 4 with our rows and columns (plus the paper's baselines when asked).
 
-    Only [ART] values are known for GRID: MCD (Setting 2) of EmoDubber and StyleDubber, and the WER
+    The [ART] values known for GRID: MCD (Setting 2) of EmoDubber and StyleDubber, and the WER
     of EmoDubber and V2C-Net whose setting the article does not name; those WER values are placed
     under ``setting="2"`` (the setting the article's paragraph is about) and flagged in the notes.
-    Every other cell, including the ablation rows, is unknown. Baseline rows come after ours.
+    Setting 1 has the Whisper WER of GT, EmoDubber and StyleDubber from DiFlowDubber's reprint ([DIFLOW],
+    :func:`paper_grid_setting1_block` has its other columns). Every other cell, including the ablation rows, is
+    unknown. Baseline rows come after ours.
     """
     if str(setting) not in ("1", "2"):
         raise ValueError(f"setting must be '1' or '2', not {setting!r}")
     rows = list(OUR_TABLE4_ROWS) + (list(PAPER_BASELINES) if include_baselines else [])
     chosen = [v for v in _grid() if v.setting == str(setting) or (v.setting == "unspecified" and str(setting) == "2")]
     notes = [
-        "GRID numbers known to this project are only those quoted by the article: the full Table 4 was not retrieved.",
+        "GRID numbers known to this project are only those quoted by the article and a later paper's reprint: the "
+        "full Table 4 was not retrieved.",
         "Units as in the paper: WER and PER in %, SECS in % (cosine × 100), MCD in dB.",
     ]
+    if str(setting) == "1":
+        chosen += [dataclasses.replace(v, metric="WER_whisper") for v in _grid_diflow() if v.metric == "WER"]
+        notes.append("WER (Whisper): DiFlowDubber's reprint of GRID Setting 1 (Whisper, model size not given by the "
+                     "notes; ours is tiny.en, so only the ordering of rows compares). DNSMOS on GRID: unknown.")
     if str(setting) == "2":
         notes.append("WER: the article does not name the setting of 19.75 % / 49.09 %; its paragraph is about "
                      "Setting 2, so they are shown here.")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from emodubber.config import EMOTIONS
-from emodubber.reports.paper import CURVES, HIGHER_IS_BETTER, METRIC_LABELS, METRICS
+from emodubber.reports.paper import CURVES, DETAIL_METRICS, HIGHER_IS_BETTER, METRIC_LABELS, METRICS
 from emodubber.viz import to_numpy
 
 __all__ = [
@@ -78,7 +78,9 @@ def summarise_per_clip(df: pd.DataFrame, group_cols: Sequence[str] = ("system", 
     for every metric ``m``, columns ``m`` (mean over clips, NaN ignored), ``m_ci`` (half-width of the
     95 % confidence interval of the mean; NaN with fewer than 2 clips) and ``m_n`` (clips counted).
     ``abs_av_offset`` is derived from ``av_offset`` when missing. ``metrics`` defaults to the keys of
-    :data:`~emodubber.reports.paper.METRICS` (plus ``IS``) present in ``df``.
+    :data:`~emodubber.reports.paper.METRICS` (plus ``IS``) present in ``df``. The
+    :data:`~emodubber.reports.paper.DETAIL_METRICS` present (DNSMOS SIG, BAK, P.808) are summarised too, for the
+    CSVs, but are not among ``attrs["metrics"]`` (what the Markdown tables show).
     """
     df = with_abs_offset(df)
     group_cols = [c for c in group_cols if c in df.columns]
@@ -89,11 +91,12 @@ def summarise_per_clip(df: pd.DataFrame, group_cols: Sequence[str] = ("system", 
     missing = [m for m in metrics if m not in df.columns]
     if missing:
         raise KeyError(f"metric column(s) {missing} not in the per-clip frame; it has {list(df.columns)}")
+    details = [m for m in DETAIL_METRICS if m in df.columns and m not in metrics]
     rows = []
     for key, g in df.groupby(list(group_cols), sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         row: dict[str, Any] = dict(zip(group_cols, key))
-        for m in metrics:
+        for m in (*metrics, *details):
             x = pd.to_numeric(g[m], errors="coerce").to_numpy(dtype=float)
             n = int((~np.isnan(x)).sum())
             row[m] = float(np.nanmean(x)) if n else float("nan")
@@ -107,16 +110,18 @@ def summarise_per_clip(df: pd.DataFrame, group_cols: Sequence[str] = ("system", 
             out = out.iloc[np.argsort([rank.get(v, len(rank)) for v in out[col]], kind="stable")]
     out = out.set_index(list(group_cols))
     out.attrs["metrics"] = list(metrics)
+    out.attrs["detail_metrics"] = details
     out.attrs["level"] = level
     return out
 
 def summary_metrics(summary: pd.DataFrame, metrics: Sequence[str] | None = None) -> list[str]:
-    """The metric keys of a summary: ``metrics`` when given, else those it was made with, else its mean columns."""
+    """The metric keys of a summary: ``metrics`` when given, else those it was made with, else its mean columns
+    (without :data:`~emodubber.reports.paper.DETAIL_METRICS`)."""
     if metrics is not None:
         return list(metrics)
     if summary.attrs.get("metrics"):
         return list(summary.attrs["metrics"])
-    return [c for c in summary.columns if not c.endswith(("_ci", "_n"))]
+    return [c for c in summary.columns if not c.endswith(("_ci", "_n")) and c not in DETAIL_METRICS]
 
 
 def summary_means(summary: pd.DataFrame, metrics: Sequence[str] | None = None, labels: bool = False) -> pd.DataFrame:

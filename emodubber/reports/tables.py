@@ -34,6 +34,7 @@ from emodubber.utils import atomic_path, atomic_write_text
 __all__ = [
     "SYNTHETIC_LABEL",
     "EVALUATE_COLUMNS",
+    "PERCENT_COLUMNS",
     "from_evaluate",
     "judge_hashes",
     "to_markdown",
@@ -43,6 +44,7 @@ __all__ = [
     "write_table",
     "side_by_side",
     "format_mean_ci",
+    "field_judge_notes",
 ]
 
 SYNTHETIC_LABEL = (
@@ -213,15 +215,19 @@ EVALUATE_COLUMNS: dict[str, str] = {
     "lse_c": "LSE-C", "lse_d": "LSE-D", "av_offset": "av_offset", "wer": "WER", "per": "PER",
     "mcd_dtw": "MCD", "mcd_dtw_sl": "MCD-SL", "mcd": "MCD_plain", "is_posterior": "IS",
     "emotion_correct": "emotion_acc", "wer_swapped": "WER_swapped", "wer_lm": "WER_LM",
+    "wer_whisper": "WER_whisper", "dnsmos_ovrl": "DNSMOS", "dnsmos_sig": "DNSMOS_SIG", "dnsmos_bak": "DNSMOS_BAK",
+    "dnsmos_p808": "DNSMOS_P808",
 }
+#: WER-like columns (fractions in ``evaluate``) that :func:`from_evaluate` turns into %.
+PERCENT_COLUMNS: tuple[str, ...] = ("WER", "PER", "WER_swapped", "WER_LM", "WER_whisper")
 
 
 def from_evaluate(table: pd.DataFrame, system: str | None = None, setting: Any = None, percent: bool = True,
                   secs_column: str | None = None) -> pd.DataFrame:
     """Rename an ``emodubber.metrics.evaluate`` table to the paper's metric keys (see :data:`EVALUATE_COLUMNS`).
 
-    WER / PER (fractions there) become % when ``percent`` (the paper's unit; the per-clip mean is the
-    paper's WER, not the corpus rate). SECS comes from ``secs_column`` or, by default, the column the
+    WER / PER / Whisper WER (fractions there) become % when ``percent`` (the paper's unit; the per-clip mean is
+    the paper's WER, not the corpus rate); DNSMOS OVRL is ``DNSMOS``, its other scores ``DNSMOS_SIG`` …. SECS comes from ``secs_column`` or, by default, the column the
     table's provenance names (``secs_vs_target`` in Setting 1, ``secs_vs_reference`` in Setting 2).
     ``system`` / ``setting`` are added as columns for :func:`~emodubber.reports.stats.summarise_per_clip`.
     Other columns are kept.
@@ -238,7 +244,7 @@ def from_evaluate(table: pd.DataFrame, system: str | None = None, setting: Any =
     if secs and secs in df.columns:
         ren[secs] = "SECS"
     df = df.rename(columns=ren)
-    for m in ("WER", "PER", "WER_swapped", "WER_LM"):
+    for m in PERCENT_COLUMNS:
         if percent and m in df.columns:
             df[m] = pd.to_numeric(df[m], errors="coerce") * 100.0
     df = with_abs_offset(df)
@@ -287,3 +293,15 @@ def format_mean_ci(summary: pd.DataFrame, metrics: Sequence[str] | None = None, 
         out[METRIC_LABELS.get(m, m)] = vals
     return out
 
+
+
+def field_judge_notes(field_judges: Sequence[str]) -> list[str]:
+    """The tables' notes on the field judges they carry (``eval.field_judges``); none without them."""
+    notes = []
+    if "whisper" in field_judges:
+        notes.append("WER (Whisper): Whisper tiny.en (faster-whisper), open vocabulary, per-clip mean in %; GRID's "
+                     "meaningless sentences keep it high even on ground truth (docs/paper.md §C.3): it compares rows, "
+                     "it is not an absolute intelligibility.")
+    if "dnsmos" in field_judges:
+        notes.append("DNSMOS: P.835 overall quality (OVRL, 1-5, no reference clip); SIG, BAK and P.808 are in the CSV.")
+    return notes

@@ -64,3 +64,44 @@ def test_bad_input_is_nan_with_reason(judge):
         r = judge.score(bad)
         assert all(math.isnan(r[c]) for c in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808"))
         assert r["error"].startswith(start), r
+
+
+def test_a_short_clip_is_scored_as_one_window_filled_with_its_repeats(judge, monkeypatch):
+    from emodubber.metrics import dnsmos as dn
+
+    seen = []
+
+    def fake_scorer(*paths_and_threads):
+        def score(wav, sr, personalized):
+            seen.append(np.asarray(wav).copy())
+            return {"sig_mos": 3.0, "bak_mos": 4.0, "ovrl_mos": 2.5, "p808_mos": 3.5}
+        return score
+
+    monkeypatch.setattr(dn, "_scorer", fake_scorer)
+    x = (0.1 * np.sin(np.arange(int(2.05 * 16000)) / 5.0)).astype(np.float32)
+    r = dn.DNSMOS().score((x, 16000))
+    assert r["dnsmos_ovrl"] == 2.5 and r["error"] == ""
+    assert len(seen[-1]) == dn.WINDOW  # exactly one 9.01-s window: one ONNX pass, not speechmos's seven
+    np.testing.assert_array_equal(seen[-1][: len(x)], x)
+    np.testing.assert_array_equal(seen[-1][len(x): 2 * len(x)], x)  # filled with the clip's repeats
+    long = np.tile(x, 6)  # longer than a window: passed on as it is (speechmos's 1-s hops)
+    dn.DNSMOS().score((long, 16000))
+    assert len(seen[-1]) == len(long)
+    dn.DNSMOS(short_clip="speechmos").score((x, 16000))
+    assert len(seen[-1]) == len(x)  # speechmos tiles it itself
+    with pytest.raises(ValueError, match="short_clip must be one of"):
+        dn.DNSMOS(short_clip="first")
+
+
+@pytest.mark.slow
+def test_one_window_equals_speechmos_when_its_tiling_gives_one_window(judge):
+    """A 2.27-s clip doubles twice to 9.08 s: speechmos scores one window, the same samples as ours."""
+    from emodubber.metrics.dnsmos import DNSMOS
+
+    rng = np.random.default_rng(0)
+    t = np.arange(int(2.27 * 16000)) / 16000
+    x = (0.2 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2
+         + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    ours, theirs = judge.score((x, 16000)), DNSMOS(short_clip="speechmos").score((x, 16000))
+    for c in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808"):
+        assert ours[c] == pytest.approx(theirs[c], abs=1e-6)

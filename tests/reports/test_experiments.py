@@ -274,3 +274,74 @@ def test_equal_steps_control_is_the_dubbers_training_checkpoint_nearest_the_abla
     (d / "step_0000150.pt").unlink()  # the nearest left, 300, is too far from 167 to be a control
     path, info = matched_step_checkpoint(cfg, "dubber", ("no_lcl", "no_pe"))
     assert not path.exists() and info["step"] is None and info["nearest"] == 300
+
+
+class _SpyJudge:
+    """A stand-in field judge (Whisper or DNSMOS): fixed columns, counts the clips it scores."""
+
+    def __init__(self, columns):
+        self.columns, self.calls = columns, 0
+
+    @property
+    def settings(self):
+        return {"judge": "spy", "columns": sorted(self.columns)}
+
+    def score(self, audio, *reference):
+        self.calls += 1
+        return {**self.columns, "error": ""}
+
+
+def _spies():
+    return (_SpyJudge({"hyp_whisper": "bin blue", "word_errors_whisper": 1, "ref_words_whisper": 4,
+                       "wer_whisper": 0.25}),
+            _SpyJudge({"dnsmos_sig": 3.0, "dnsmos_bak": 4.0, "dnsmos_ovrl": 2.5, "dnsmos_p808": 3.5}))
+
+
+def test_field_judges_are_scored_and_cached_apart_reusing_the_other_judges_cache(ex, monkeypatch):
+    """Adding Whisper / DNSMOS to a table scores only them: the other judges' cached evaluation is reused as it is."""
+    from emodubber.metrics import evaluate as ev
+    from emodubber.metrics.evaluate import Judges
+
+    monkeypatch.setattr(ex.cfg.eval, "field_judges", ["whisper", "dnsmos"])  # the smoke profile leaves them out
+    clips = ex.test_clips(2)
+    base, _ = ex.evaluate("EmoDubber w/o PE", 1, clips, Judges(mcd=True), metrics=("mcd",))
+    d = ex.gen_dir("EmoDubber w/o PE", 1)
+    before = {p: p.stat().st_mtime_ns for p in d.glob("eval_S1_*.pkl")}
+    assert len(before) == 1
+    mcd_calls = []
+    monkeypatch.setattr(ev, "mcd_all", lambda *a: mcd_calls.append(a) or {"error": ""})
+    whisper, dnsmos = _spies()
+    judges = Judges(mcd=True, whisper=whisper, dnsmos=dnsmos)
+    t, prov = ex.evaluate("EmoDubber w/o PE", 1, clips, judges, metrics=("mcd", "whisper", "dnsmos"))
+    assert mcd_calls == [] and whisper.calls == dnsmos.calls == len(clips)  # only the field judges ran
+    after = {p: p.stat().st_mtime_ns for p in d.glob("eval_S1_*.pkl")}
+    assert {p: after[p] for p in before} == before and len(after) == 2  # base cache untouched, one of their own
+    assert list(t["clip_id"]) == clips
+    np.testing.assert_allclose(t["mcd_dtw"], base["mcd_dtw"])
+    assert (t["wer_whisper"] == 0.25).all() and (t["dnsmos_ovrl"] == 2.5).all() and (t["error"] == "").all()
+    assert {"whisper", "dnsmos"} <= set(prov["judges"]) and prov["generation"]["system"] == "EmoDubber w/o PE"
+    again, _ = ex.evaluate("EmoDubber w/o PE", 1, clips, judges, metrics=("mcd", "whisper", "dnsmos"))
+    assert whisper.calls == len(clips) and again.equals(t)  # both parts from their caches
+
+
+def test_field_judges_follow_the_profile_switch_and_the_setting_independent_rows(ex, monkeypatch):
+    from emodubber.metrics.evaluate import Judges
+
+    assert ex.cfg.eval.field_judges == []  # the smoke profile: no field judges, their columns absent
+    clips = ex.test_clips(2)
+    whisper, dnsmos = _spies()
+    judges = Judges(mcd=True, whisper=whisper, dnsmos=dnsmos)
+    off, _ = ex.evaluate("GT mel + vocoder", 1, clips, judges, metrics=("mcd", "whisper", "dnsmos"))
+    assert "wer_whisper" not in off and "dnsmos_ovrl" not in off and whisper.calls == 0
+    monkeypatch.setattr(ex.cfg.eval, "field_judges", ["whisper", "dnsmos"])
+    t1, _ = ex.evaluate("GT mel + vocoder", 1, clips, judges, metrics=("mcd", "whisper", "dnsmos"))
+    t2, _ = ex.evaluate("GT mel + vocoder", 2, clips, judges, metrics=("mcd", "whisper", "dnsmos"))
+    assert whisper.calls == len(clips)  # the same audio in both settings: scored once
+    np.testing.assert_allclose(t2["dnsmos_ovrl"], t1["dnsmos_ovrl"])
+    assert (t2["setting"] == 2).all()
+    monkeypatch.setattr(ex.cfg.eval, "field_judges", ["dnsmos"])
+    assert ex.profile_metrics(("wer", "whisper", "dnsmos")) == ("wer", "dnsmos")
+    t, _ = ex.evaluate("EmoDubber", 2, clips, judges, metrics=("mcd", "whisper", "dnsmos"))
+    assert "dnsmos_ovrl" in t and "wer_whisper" not in t and whisper.calls == len(clips)
+    with pytest.raises(ValueError, match="hold no dnsmos judge"):
+        ex.evaluate("EmoDubber", 2, clips, Judges(mcd=True), metrics=("mcd", "dnsmos"))

@@ -287,3 +287,17 @@ def test_table_figures_on_tiny_inputs(tmp_path):
     assert len(fig.axes) == 2 and f"{want.iloc[1]:+.2f}" in texts
     empty = F.plot_delta_heatmap(deltas.iloc[:0], delta_is_better(deltas).iloc[:0])
     assert "no ablation" in empty.axes[0].texts[0].get_text()
+
+
+def test_field_validation_figure_plots_what_was_validated_and_says_what_was_not(tmp_path):
+    whisper = pd.DataFrame({"clip_id": ["a", "a", "b", "b"], "kind": ["original", "blurred"] * 2,
+                            "word_errors": [0, 3, 1, 4], "ref_words": [6, 6, 6, 6], "wer": [0, .5, 1 / 6, 4 / 6]})
+    fig = F.plot_field_validation(whisper, None, path=tmp_path / "f.png")
+    assert (tmp_path / "f.png").exists()
+    bars = [p.get_height() for p in fig.axes[0].patches]
+    assert bars == pytest.approx([100 * 1 / 12, 100 * 7 / 12])  # corpus WER per kind, in %
+    assert "not validated" in fig.axes[1].texts[0].get_text()
+    dnsmos = pd.DataFrame({"clip_id": ["a", "a", "b", "b"], "kind": ["original", "noisy"] * 2,
+                           "dnsmos_ovrl": [3.2, 1.2, 3.0, 1.4]})
+    fig = F.plot_field_validation(None, dnsmos)
+    assert [p.get_height() for p in fig.axes[1].patches] == pytest.approx([3.1, 1.3])

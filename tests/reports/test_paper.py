@@ -38,8 +38,8 @@ def test_table4_block_shape_and_known_cells():
 
 def test_unknown_renders_as_unknown_never_a_number():
     b1 = P.paper_table4_block("1")
-    assert b1.known() == 0
-    f = b1.formatted()
+    assert b1.known() == 3  # only the reprinted Whisper WER of GT, EmoDubber, StyleDubber (test_field_judges.py)
+    f = b1.formatted().drop(columns=P.METRIC_LABELS["WER_whisper"])
     assert (f.to_numpy() == "unknown").all()
     f2 = P.paper_table4_block("2").formatted()
     assert f2.loc["EmoDubber", "MCD ↓"] == "3.92 [ART]"
