@@ -6,6 +6,10 @@ drags the α slider, changes the emotion, and checks that the audio, the mel ima
 posterior bar change each time; a second page (query ``work_dir`` pointing at an empty directory) must
 name the missing models and what to run. It stops the server itself, also on failure, and saves a
 screenshot to ``reports/smoke/explorer_voila.png``. Timings are printed (``-s`` shows them), not asserted.
+
+The same walk runs with the **trained ``cpu`` models** when they exist (the ``cpu`` profile's work directory, or
+``$EMODUBBER_EXPLORER_CPU_WORK_DIR``; a clean clone has none and skips it, saying so) and saves
+``reports/cpu/explorer_voila.png``: the committed picture of the explorer as a user meets it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "20_explore_alpha_beta.ipynb"
-SCREENSHOT = ROOT / "reports" / "smoke" / "explorer_voila.png"
+SCREENSHOT = "reports/{profile}/explorer_voila.png"  # under ROOT
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 # Every wait is bounded; $EMODUBBER_TEST_TIMEOUT_SCALE stretches them all on a host shared with a long run.
 SCALE = float(os.environ.get("EMODUBBER_TEST_TIMEOUT_SCALE", "1") or 1)
@@ -193,7 +197,16 @@ def standin_dir(tmp_path_factory):
     return root
 
 
-def server_env(tmp: Path, work_dir: Path) -> dict:
+def cpu_work_dir() -> Path | None:
+    """The trained ``cpu`` models' work directory, or None when the dubber was never trained there."""
+    from emodubber.config import load_profile
+
+    given = os.environ.get("EMODUBBER_EXPLORER_CPU_WORK_DIR", "")
+    work = Path(given) if given else load_profile("cpu").work_dir
+    return work if (work / "checkpoints" / "dubber" / "model.pt").exists() else None
+
+
+def server_env(tmp: Path, work_dir: Path, profile: str = "smoke") -> dict:
     """The server's environment: this checkout first on the path, a kernel running this interpreter, the
     stand-ins' work dir, nothing read from the user's Jupyter set-up."""
     kdir = tmp / "jupyter" / "kernels" / "emodubber"  # the notebook's kernel name, pointing at this interpreter
@@ -205,19 +218,27 @@ def server_env(tmp: Path, work_dir: Path) -> dict:
     env.update(PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
                JUPYTER_PATH=str(tmp / "jupyter"), JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"),
                JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"), MPLBACKEND="Agg", OMP_WAIT_POLICY="PASSIVE",
-               SE_OFFLINE="true", EMODUBBER_EXPLORER_PROFILE="smoke", EMODUBBER_EXPLORER_WORK_DIR=str(work_dir))
+               SE_OFFLINE="true", EMODUBBER_EXPLORER_PROFILE=profile, EMODUBBER_EXPLORER_WORK_DIR=str(work_dir))
     return env
 
 
-def test_explorer_in_the_browser(standin_dir, tmp_path):
+@pytest.mark.parametrize("profile", ["smoke", "cpu"])
+def test_explorer_in_the_browser(profile, standin_dir, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
+    if profile == "smoke":
+        work_dir = standin_dir
+    else:
+        work_dir = cpu_work_dir()
+        if work_dir is None:
+            pytest.skip("no trained cpu models (make reproduce PROFILE=cpu, or $EMODUBBER_EXPLORER_CPU_WORK_DIR)")
+    screenshot = ROOT / SCREENSHOT.format(profile=profile)
     timings = {}
     logfile = tmp_path / "voila.log"
     try:
-        with voila_server(server_env(tmp_path, standin_dir), logfile) as url, chromium(tmp_path) as driver:
+        with voila_server(server_env(tmp_path, work_dir, profile), logfile) as url, chromium(tmp_path) as driver:
             t0 = time.perf_counter()
             driver.get(url)
             timings["request to page loaded (server runs the notebook)"] = time.perf_counter() - t0
@@ -226,7 +247,7 @@ def test_explorer_in_the_browser(standin_dir, tmp_path):
             timings["page loaded to first result on screen"] = time.perf_counter() - t1
             body = driver.find_element(By.TAG_NAME, "body").text
             assert "Traceback" not in body
-            assert "smoke" in driver.find_element(By.CSS_SELECTOR, ".emx-models").text  # which models, said
+            assert profile in driver.find_element(By.CSS_SELECTOR, ".emx-models").text  # which models, said
             assert "open_session" not in driver.page_source  # Voilà shows no code
             assert first["asked"] == "angry" and len(first["bars"]) == 7
 
@@ -258,13 +279,13 @@ def test_explorer_in_the_browser(standin_dir, tmp_path):
             assert sad["bars"]["sad"][0] != moved["bars"]["sad"][0]
             audio_s = float(driver.find_element(By.CSS_SELECTOR, "audio.emx-audio").get_attribute("data-seconds"))
             timings["clip length (s of speech)"] = audio_s
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
             driver.execute_script("window.scrollTo(0, 0)")
-            driver.save_screenshot(str(SCREENSHOT))
+            driver.save_screenshot(str(screenshot))
     finally:
         for k, v in timings.items():
-            log(f"{k}: {v:.2f}")
-    assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            log(f"{profile} {k}: {v:.2f}")
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_explorer_page_names_missing_models(standin_dir, tmp_path):
