@@ -27,7 +27,7 @@ key                 table label          model config                          s
 ``content``         EmoDubber + content  ``loss_weights: {content: 10}``: μ    as EmoDubber
                     consistency          pulled towards the frozen TTS's μ
                                          under the dubber's own durations
-                                         (issue 16 item 3); trained by the
+                                         (docs/paper.md §3.3); trained by the
                                          dubber's recipe (``train.dubber``),
                                          a row of Table 4 after EmoDubber
 ==================  ===================  ====================================  ==============================
