@@ -1,6 +1,7 @@
 """Notebook hygiene for every notebook of the suite, and the papermill runner on a toy suite."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -206,6 +207,23 @@ def test_parts_run_side_by_side_combine_into_one_record(tmp_path, monkeypatch):
     saved = json.loads((reports / "run_record.json").read_text())
     assert saved["kind"] == "notebook-suite (in parts)"
     assert "Run in 2 parts" in (reports / "README.md").read_text()
+
+
+def test_a_later_part_with_the_same_first_notebook_keeps_the_earlier_part(tmp_path, monkeypatch):
+    """'--only 01 03' then '--only 01 02': the second part starts with the same notebook; the first part's record
+    must survive (03 ran only there) and the combined record takes 01 from the later part."""
+    from emodubber.reports.suite import combine_parts
+
+    suite = _toy_suite(tmp_path, fail=False)
+    reports = _reports_in(tmp_path, monkeypatch)
+    run_suite("smoke", suite=suite, only=["01", "03"], log=lambda s: None)
+    time.sleep(1.1)  # the parts' start times (whole seconds) differ
+    run_suite("smoke", suite=suite, only=["01", "02"], log=lambda s: None)
+    assert len(list(reports.glob("run_record_01_good_*.json"))) == 2
+    rec = combine_parts("smoke", suite=suite, log=lambda s: None)
+    assert [s["notebook"] for s in rec["steps"]] == ["01_good", "02_bad", "03_after"]
+    first, second = sorted(rec["extra"]["parts"], key=lambda p: p["started"])
+    assert rec["steps"][0]["part_started"] == second["started"] and rec["steps"][2]["part_started"] == first["started"]
 
 
 def test_combine_parts_from_records_alone(tmp_path):

@@ -96,7 +96,7 @@ def budget_lines(record: Mapping[str, Any], budgets: Mapping[str, Any]) -> list[
 
 
 def partial_reruns(base: str | Path, full_record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The ``run_record_<notebook>.json`` of partial runs (``--only`` / ``--from``) started after the full run
+    """The ``run_record_<notebook>_<start>.json`` of partial runs (``--only`` / ``--from``) started after the full run
     ``full_record`` started, oldest first: the notebooks whose files are newer than the full run."""
     start = str(full_record.get("started") or "")
     out = []

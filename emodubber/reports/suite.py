@@ -153,7 +153,7 @@ def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | P
                   log: Callable[[str], None] = print, allow_missing: bool = False) -> dict[str, Any]:
     """One run record for a suite run made of partial runs (``--only``, e.g. parallel tracks on the two cores).
 
-    Reads the ``run_record_<first notebook>.json`` parts started at or after ``since`` (ISO time; default: all),
+    Reads the ``run_record_<first notebook>_<start>.json`` parts started at or after ``since`` (ISO time; default: all),
     keeps for each notebook the latest part that ran it, and writes ``run_record.json`` and the index: steps in
     suite order, each naming its part's commit; started / ended the first part's start and the last part's end
     (wall time: that span, parts overlapping); ``extra.parts`` lists every part (with its parameters; a part whose
@@ -266,7 +266,11 @@ def run_suite(
     record.extra["notebooks"] = [e.name for e in entries]
     if params:
         record.extra["params"] = params
-    record_path = cfg.reports_dir / ("run_record.json" if not (only or start) else f"run_record_{entries[0].name if entries else 'none'}.json")
+    # a part's record is named after its first notebook and its start, so a later part that begins with the same
+    # notebook never overwrites it (combine_parts keeps, per notebook, the latest part that ran it)
+    stamp = record.started.replace(":", "").replace("-", "").split("+")[0]
+    record_path = cfg.reports_dir / ("run_record.json" if not (only or start) else
+                                     f"run_record_{entries[0].name if entries else 'none'}_{stamp}.json")
     kname = _kernel_name(kernel)
     # kernels inherit the environment: torch imported first in a notebook must not spin OpenMP threads
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
