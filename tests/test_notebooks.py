@@ -173,7 +173,8 @@ def test_kernels_import_the_runners_checkout(tmp_path, monkeypatch):
     out = subprocess.run([sys.executable, "-c", "import emodubber; print(emodubber.__file__)"], cwd=tmp_path,
                          capture_output=True, text=True, check=True).stdout.strip()
     assert Path(out).resolve().parents[1] == root
-    assert str(tmp_path / "elsewhere") in __import__("os").environ["PYTHONPATH"]  # kept, after the checkout
+    paths = __import__("os").environ["PYTHONPATH"].split(__import__("os").pathsep)
+    assert paths[0] == str(root) and str(tmp_path / "elsewhere") in paths[1:]  # the checkout first, the rest kept
 
 
 def test_hygiene_flags_a_parameter_papermill_cannot_read(tmp_path):

@@ -72,11 +72,17 @@ def check(name: str, summary: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _pick(records, n_per_speaker: int, seed: int, splits=("test", "val")):
+def _by_speaker(records, splits) -> dict[str, list]:
+    """speaker → the records of ``splits`` in clip-id order (speakers in the order they first appear)."""
     by = defaultdict(list)
     for r in sorted(records, key=lambda r: r.clip_id):
         if r.split in splits:
             by[r.speaker].append(r)
+    return by
+
+
+def _pick(records, n_per_speaker: int, seed: int, splits=("test", "val")):
+    by = _by_speaker(records, splits)
     rng = random.Random(seed)
     out = []
     for spk in sorted(by):
@@ -149,10 +155,7 @@ def json_frame(df) -> dict:
 
 def _spread(records, n_clips: int, seed: int, splits=("test",)):
     """``n_clips`` clips of ``splits`` taken in turn from each speaker (shuffled with ``seed``)."""
-    by = defaultdict(list)
-    for r in sorted(records, key=lambda r: r.clip_id):
-        if r.split in splits:
-            by[r.speaker].append(r)
+    by = _by_speaker(records, splits)
     rng = random.Random(seed)
     for clips in by.values():
         rng.shuffle(clips)
