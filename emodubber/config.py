@@ -176,9 +176,13 @@ class ModelConfig:
     sigma_min: float = 1e-4  # OT-CFM σ_min
     expert_channels: int = 128  # emotion expert p_ψ(c | φ_t, t): conv width
     expert_layers: int = 4  # emotion expert: residual conv blocks (each halves time)
-    # what the expert sees beside φ_t (emodubber.models.emotion): "none" (the paper's p_ψ(c | φ_t)) or "mu": the
-    # prior μ of the same utterance, the speaker- and text-specific reference that makes emotion relative (a deviation)
+    # what the expert sees beside φ_t (emodubber.models.emotion): "none" (the paper's p_ψ(c | φ_t)), "mu": the
+    # prior μ of the same utterance, or "mu_ref": μ and the speaker's neutral reference r̄, φ_t read relative to r̄
+    # (emotion relative to the speaker's own neutral voice, as the judge hears it; deviations)
     expert_condition: str = "none"
+    expert_pooling: str = "mean"  # emotion expert: "mean" or "stats" (mean and std over time) pooling
+    expert_ref_clips: int = 4  # "mu_ref" training: r̄ from 1..this many random neutral clips of the speaker
+    expert_warp: float = 0.0  # emotion expert training: mel-axis warp of x₁, μ and r̄ by exp(U(±warp)); 0 = off
     expert_noise_scale: float = 1.0  # std of the noise z in the expert's training interpolants (the sampler's temperature)
     expert_dropout: float = 0.0  # dropout on the expert's pooled features
     expert_label_smoothing: float = 0.0  # label smoothing of the expert's cross-entropy
@@ -356,8 +360,14 @@ class ProfileConfig:
         if self.model.dub_align_grad not in ("none", "straight_through"):
             raise ConfigError(f"model.dub_align_grad must be 'none' or 'straight_through', not "
                               f"{self.model.dub_align_grad!r}")
-        if self.model.expert_condition not in ("none", "mu"):
-            raise ConfigError(f"model.expert_condition must be 'none' or 'mu', not {self.model.expert_condition!r}")
+        if self.model.expert_condition not in ("none", "mu", "mu_ref"):
+            raise ConfigError(f"model.expert_condition must be 'none', 'mu' or 'mu_ref', not "
+                              f"{self.model.expert_condition!r}")
+        if self.model.expert_pooling not in ("mean", "stats"):
+            raise ConfigError(f"model.expert_pooling must be 'mean' or 'stats', not {self.model.expert_pooling!r}")
+        if self.model.expert_ref_clips < 1 or self.model.expert_warp < 0:
+            raise ConfigError(f"model.expert_ref_clips must be >= 1 and model.expert_warp >= 0, got "
+                              f"{self.model.expert_ref_clips} and {self.model.expert_warp}")
         if self.model.expert_noise_scale <= 0:
             raise ConfigError(f"model.expert_noise_scale must be > 0, got {self.model.expert_noise_scale}")
         if not 0.0 <= self.model.guidance_t_min < 1.0 or self.model.guidance_clip < 0:

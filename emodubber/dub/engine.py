@@ -176,10 +176,12 @@ class _TimedGuidance:
 def synthesise_timed(model: nn.Module, phonemes: torch.Tensor, lip: torch.Tensor, spk_emb: torch.Tensor,
                      expert: nn.Module | None = None, emotion: int | str | None = None, alpha: float = 0.0,
                      beta: float = 0.0, gamma: float = 1.0, n_steps: int = 10, temperature: float = 0.667,
-                     seed: int = 1234, alignment: str = "lips") -> tuple[dict[str, Any], dict[str, float]]:
+                     seed: int = 1234, alignment: str = "lips",
+                     expert_ref: torch.Tensor | None = None) -> tuple[dict[str, Any], dict[str, float]]:
     """One clip through the dubber with per-stage wall times (s).
 
-    shape: phonemes [P] long, lip [F, 1, H, W] float in [0, 1] (or uint8), spk_emb [256]
+    shape: phonemes [P] long, lip [F, 1, H, W] float in [0, 1] (or uint8), spk_emb [256], expert_ref [80] (r̄ of
+        the reference voice, for an expert conditioned on it)
         -> (dict(mel [1, 80, 4F], mu, durations [1, P] mel frames, attn [1, F, P], guidance_logp), timings)
     ``alignment="lips"``: the dubbing path; same mel as ``model.synthesise(...)`` with the same arguments and seed.
     ``alignment="text"``: the lip-blind path for lips that cannot be read (:mod:`emodubber.dub.lipcheck`): the
@@ -223,7 +225,8 @@ def synthesise_timed(model: nn.Module, phonemes: torch.Tensor, lip: torch.Tensor
         if guided:
             expert.eval()
             tgt = torch.full((1,), emotion_index(emotion, model.cfg.n_emotions), device=dev, dtype=torch.long)
-            guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma, mu=out["mu"])
+            guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma, mu=out["mu"],
+                                    ref=None if expert_ref is None else expert_ref.reshape(1, -1).to(dev).float())
         gen = torch.Generator().manual_seed(int(seed))
         t0 = time.perf_counter()
         mel = model.decoder(out["mu"], out["mel_mask"], spk, n_steps, temperature, gen,

@@ -31,13 +31,14 @@ import numpy as np
 import torch
 
 from emodubber.config import EMOTIONS
-from emodubber.data.acoustics import speaker_embeddings
+from emodubber.data.acoustics import log_mel, speaker_embeddings
 from emodubber.data.roi import FaceNotFoundError, extract_mouth_rois
 from emodubber.dub.engine import MODEL_STAGES, DubModels, load_models, synthesise_aligned, vocode
 from emodubber.dub.inputs import (DubInputError, check_fits, conform_video, find_checkpoints, load_reference,
                                   probe_video, text_phonemes)
 from emodubber.dub.lipcheck import check_alignment
 from emodubber.media import VideoReadError, mux
+from emodubber.models.emotion import reference_mel
 from emodubber.text.symbols import phonemes_to_ids
 from emodubber.utils import atomic_path
 
@@ -227,13 +228,15 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
         check_fits(phonemes, F, fps, video)
         t = lap("roi", t)
         spk = torch.from_numpy(speaker_embeddings([ref.wav], ref.sample_rate)[0])
+        # r̄ for an expert that hears emotion relative to the speaker's neutral voice (the reference recording)
+        ref_mel = reference_mel(torch.from_numpy((log_mel(ref.wav, a) - a.mel_mean) / a.mel_std))
         t = lap("speaker", t)
 
         ids = torch.tensor(phonemes_to_ids(phonemes), dtype=torch.long)
         guided = alpha > 0 or beta > 0
         res, tm, lips = synthesise_aligned(model, ids, rois, spk, alignment, expert=models.expert if guided else None,
                                            emotion=emotion, alpha=alpha, beta=beta, gamma=gamma, n_steps=steps,
-                                           temperature=temperature, seed=seed)
+                                           temperature=temperature, seed=seed, expert_ref=ref_mel)
         notes.append(lips.note)
         timings.update(tm)
         wav, timings["vocoder"] = vocode(models.vocoder, res["mel"])

@@ -347,6 +347,7 @@ class EmoDubber(nn.Module):
         n_frames: int | torch.Tensor | None = None,
         return_trajectory: bool = False,
         video_durations: torch.Tensor | None = None,
+        expert_ref: torch.Tensor | None = None,
     ) -> dict[str, Any]:
         """Dub (or, for the lip-blind baseline, speak) a phoneme sequence; guided by PNGM when α or β > 0.
 
@@ -358,6 +359,8 @@ class EmoDubber(nn.Module):
         The noise comes from ``torch.Generator().manual_seed(seed)``: same seed, same mel. The lip-blind
         baseline fits its predicted durations to 4F when ``lip`` (or ``n_frames`` mel frames) is given.
         ``video_durations`` [P] or [B, P] (dubber only): a given alignment in video frames in place of MAS.
+        ``expert_ref`` [80] or [B, 80]: the speaker's neutral reference r̄ for an expert conditioned on it
+        (``emodubber.models.emotion.reference_mel`` of the reference clip's normalised log-mel).
         """
         if isinstance(phonemes, (str, list, tuple)):
             phonemes = script_to_ids(phonemes)
@@ -408,7 +411,9 @@ class EmoDubber(nn.Module):
                 else:
                     tgt = torch.full((B,), emotion_index(emotion, self.cfg.n_emotions), device=dev, dtype=torch.long)
                 expert.eval()
-                guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma, mu=out["mu"])
+                ref = None if expert_ref is None else expert_ref.to(dev).float().reshape(-1, expert_ref.shape[-1])
+                guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma, mu=out["mu"],
+                                        ref=None if ref is None else ref.expand(B, -1))
             gen = torch.Generator().manual_seed(int(seed))
             res = self.decoder(out["mu"], out["mel_mask"], spk_emb, n_steps, temperature, gen, guidance,
                                return_trajectory)

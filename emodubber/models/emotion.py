@@ -5,8 +5,9 @@ flow time t: a Conv1d stem, ``expert_layers`` residual conv blocks (each FiLM-mo
 embedding and halving the frame rate), masked mean pooling over time, Linear → ``n_emotions`` logits.
 It is trained on the OT-CFM interpolants the sampler visits (:meth:`EmotionExpert.loss`):
 φ_t = (1 − (1 − σ_min) t) s·z + t x₁ with x₁ a clean mel of the emotional corpus and s the sampler's temperature
-(``model.expert_noise_scale``); optionally it also reads the prior μ (``model.expert_condition``). The official release has
-no classifier code; this is our choice (the paper's figure shows ψ(φ_t)).
+(``model.expert_noise_scale``); optionally it also reads the prior μ, and the speaker's neutral reference r̄
+(``model.expert_condition``). The official release has no classifier code; this is our choice (the paper's figure
+shows ψ(φ_t)).
 
 :class:`PNGMGuidance` (positive / negative guidance mechanism, paper Fig. 1d):
 
@@ -32,7 +33,7 @@ from emodubber.models.checkpointing import read_model_file
 from emodubber.modules.checks import ShapeError, expect_dim, expect_ndim
 from emodubber.modules.unet1d import SinusoidalPosEmb
 
-__all__ = ["EmotionExpert", "PNGMGuidance", "emotion_index", "load_emotion_expert"]
+__all__ = ["EmotionExpert", "PNGMGuidance", "emotion_index", "load_emotion_expert", "reference_mel"]
 
 
 def emotion_index(emotion: int | str, n_emotions: int = len(EMOTIONS)) -> int:
@@ -64,14 +65,23 @@ class _ExpertBlock(nn.Module):
 
 
 class EmotionExpert(nn.Module):
-    """p_ψ(c | φ_t, t) (``model.expert_condition = "none"``) or p_ψ(c | φ_t, μ, t) (``"mu"``).
+    """p_ψ(c | φ_t, t) (``model.expert_condition = "none"``), p_ψ(c | φ_t, μ, t) (``"mu"``) or p_ψ(c | φ_t, μ, r̄, t)
+    (``"mu_ref"``).
 
-    shape: phi [B, 80, T], t [B] (or a float), mask [B, 1, T] (optional), mu [B, 80, T] (with "mu")
-        -> logits [B, n_emotions]
+    shape: phi [B, 80, T], t [B] (or a float), mask [B, 1, T] (optional), mu [B, 80, T] (with "mu" / "mu_ref"),
+        ref [B, 80] (with "mu_ref") -> logits [B, n_emotions]
 
     With ``"mu"`` the stem reads [φ_t; μ] (160 channels): the prior μ of the same utterance tells the expert the
-    speaker's pitch level and the text's own prosody, so it can judge the emotion *relative* to them, as the
-    emotion judge does against the speaker's neutral reference (a deviation: the paper's expert reads φ_t alone).
+    text's own prosody and the speaker as the model renders it (a deviation: the paper's expert reads φ_t alone).
+    With ``"mu_ref"`` it reads [φ_t − t r̄; μ − r̄], r̄ the time-mean normalised log-mel of a *neutral* reference clip
+    of the speaker (:func:`reference_mel`; at sampling, the clip the speaker embedding comes from): since
+    φ_t ≈ (1 − t) s z + t x₁, φ_t − t r̄ is the interpolant of x₁ − r̄, the speech *relative to the speaker's neutral
+    voice* — what the emotion judge hears (``emodubber.metrics.emotion_judge``, speaker-relative). The corpus
+    derives voices by pitch shifts, so one voice's neutral is another's happy; without r̄ the expert cannot tell
+    (side runs on an unseen training voice: docs/paper.md §3.5.2).
+
+    ``model.expert_pooling``: ``"mean"`` (masked mean over time) or ``"stats"`` (mean and standard deviation, the
+    judge's statistics pooling: emotion also changes the *range* of pitch and loudness).
     """
 
     def __init__(self, cfg: ModelConfig, n_mels: int = 80, use_time: bool = True):
@@ -80,23 +90,28 @@ class EmotionExpert(nn.Module):
         if c % 8:
             raise ValueError(f"model.expert_channels must be a multiple of 8 (GroupNorm(8)), got {c}")
         self.n_emotions, self.sigma_min = cfg.n_emotions, cfg.sigma_min
-        self.condition = cfg.expert_condition
+        self.condition, self.pooling = cfg.expert_condition, cfg.expert_pooling
         self.noise_scale = cfg.expert_noise_scale
         self.label_smoothing = cfg.expert_label_smoothing
         #: PNGM's schedule and step clipping travel with the expert (they say where it can see)
         self.guidance_t_min, self.guidance_clip = cfg.guidance_t_min, cfg.guidance_clip
-        self.stem = nn.Conv1d(n_mels * (2 if self.condition == "mu" else 1), c, 3, padding=1)
+        self.stem = nn.Conv1d(n_mels * (2 if self.needs_mu else 1), c, 3, padding=1)
         self.time = nn.Sequential(SinusoidalPosEmb(64), nn.Linear(64, 128), nn.SiLU())
         self.blocks = nn.ModuleList(_ExpertBlock(c, 128) for _ in range(cfg.expert_layers))
         self.drop = nn.Dropout(cfg.expert_dropout)
-        self.head = nn.Sequential(nn.Linear(c, c), nn.SiLU(), nn.Linear(c, cfg.n_emotions))
+        pooled = 2 * c if self.pooling == "stats" else c
+        self.head = nn.Sequential(nn.Linear(pooled, c), nn.SiLU(), nn.Linear(c, cfg.n_emotions))
 
     @property
     def needs_mu(self) -> bool:
-        return self.condition == "mu"
+        return self.condition in ("mu", "mu_ref")
+
+    @property
+    def needs_ref(self) -> bool:
+        return self.condition == "mu_ref"
 
     def forward(self, phi: torch.Tensor, t, mask: torch.Tensor | None = None,
-                mu: torch.Tensor | None = None) -> torch.Tensor:
+                mu: torch.Tensor | None = None, ref: torch.Tensor | None = None) -> torch.Tensor:
         expect_ndim(phi, "emotion expert input φ_t", 3, "[B, 80, T]")
         expect_dim(phi, "emotion expert input φ_t", 1, self.n_mels, "mel bins")
         B = phi.shape[0]
@@ -111,21 +126,37 @@ class EmotionExpert(nn.Module):
                                  "pass mu [B, 80, T]")
             if mu.shape != phi.shape:
                 raise ShapeError(f"μ is {tuple(mu.shape)} but φ_t is {tuple(phi.shape)}; they must match")
-            x = torch.cat([phi, mu.to(phi.dtype)], dim=1)
+            mu = mu.to(phi.dtype)
+            if self.needs_ref:
+                if ref is None:
+                    raise ShapeError("this emotion expert is conditioned on the speaker's neutral reference "
+                                     "(model.expert_condition='mu_ref'): pass ref [B, 80]")
+                if tuple(ref.shape) != (B, self.n_mels):
+                    raise ShapeError(f"the reference r̄ is {tuple(ref.shape)}; expected [B, {self.n_mels}] = "
+                                     f"[{B}, {self.n_mels}]")
+                r = ref.to(phi.dtype)[:, :, None]
+                x = torch.cat([phi - t[:, None, None] * r, mu - r], dim=1)
+            else:
+                x = torch.cat([phi, mu], dim=1)
         h = self.stem(x * m)
         for blk in self.blocks:
             h = blk(h, m, t_emb)
             h = nn.functional.avg_pool1d(h, 2, ceil_mode=True)
             m = nn.functional.max_pool1d(m, 2, ceil_mode=True)
-        pooled = (h * m).sum(-1) / m.sum(-1).clamp_min(1)
+        n = m.sum(-1).clamp_min(1)
+        pooled = (h * m).sum(-1) / n
+        if self.pooling == "stats":
+            var = (((h - pooled[..., None]) ** 2) * m).sum(-1) / n
+            pooled = torch.cat([pooled, var.clamp_min(1e-6).sqrt()], dim=1)
         return self.head(self.drop(pooled))
 
-    def loss(self, mel, mel_lengths, emotion_ids, generator: torch.Generator | None = None, t=None, mu=None):
+    def loss(self, mel, mel_lengths, emotion_ids, generator: torch.Generator | None = None, t=None, mu=None, ref=None):
         """Cross-entropy of p_ψ on OT-CFM interpolants of clean mels (t ~ U(0, 1) unless given).
 
         φ_t = (1 − (1 − σ_min) t) s z + t x₁ with s = ``model.expert_noise_scale``: set to the sampler's
         temperature, the expert learns the states the sampler visits (φ_0 = temperature · z).
-        shape: mel [B, 80, T], mel_lengths [B], emotion_ids [B], mu [B, 80, T] (with "mu") -> (loss, accuracy)
+        shape: mel [B, 80, T], mel_lengths [B], emotion_ids [B], mu [B, 80, T] (with "mu"), ref [B, 80] (with
+            "mu_ref") -> (loss, accuracy)
         """
         B, _, T = mel.shape
         mask = (torch.arange(T, device=mel.device)[None] < mel_lengths[:, None]).to(mel.dtype)[:, None]
@@ -135,7 +166,7 @@ class EmotionExpert(nn.Module):
         z = torch.randn(mel.shape, generator=generator).to(mel) * self.noise_scale
         tt = t[:, None, None]
         phi = ((1 - (1 - self.sigma_min) * tt) * z + tt * mel) * mask
-        logits = self(phi, t, mask, mu=None if mu is None else mu * mask)
+        logits = self(phi, t, mask, mu=None if mu is None else mu * mask, ref=ref)
         loss = nn.functional.cross_entropy(logits, emotion_ids,
                                            label_smoothing=self.label_smoothing if self.training else 0.0)
         acc = (logits.argmax(-1) == emotion_ids).float().mean()
@@ -149,7 +180,8 @@ class PNGMGuidance:
     :meth:`emodubber.models.flow_matching.CFM.forward` takes as ``guidance``. ``history`` keeps, per step,
     the mean target log-probability the expert saw (for plots); steps the schedule skips are not recorded.
 
-    ``mu`` [B, 80, T]: the prior, for an expert conditioned on it. The schedule and the clipping default to the
+    ``mu`` [B, 80, T]: the prior, for an expert conditioned on it; ``ref`` [B, 80]: the speaker's neutral reference
+    r̄ (:func:`reference_mel` of the reference clip), for an expert conditioned on it. The schedule and the clipping default to the
     expert's (``guidance_t_min``, ``guidance_clip`` of its config):
 
     - ``t_min``: no guidance while t < t_min, where the expert is near chance (its held-out accuracy against t
@@ -161,17 +193,21 @@ class PNGMGuidance:
     def __init__(
         self, expert: nn.Module, target: torch.Tensor, alpha: float = 0.0, beta: float = 0.0, gamma: float = 1.0,
         mu: torch.Tensor | None = None, t_min: float | None = None, clip: float | None = None,
+        ref: torch.Tensor | None = None,
     ):
         for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
             if v < 0:
                 raise ValueError(f"guidance scale {name} must be >= 0, got {v}")
         self.expert, self.target = expert, target.long()
         self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
-        self.mu = mu
+        self.mu, self.ref = mu, ref
         self.t_min = float(getattr(expert, "guidance_t_min", 0.0) if t_min is None else t_min)
         self.clip = float(getattr(expert, "guidance_clip", 0.0) if clip is None else clip)
         if getattr(expert, "needs_mu", False) and mu is None:
             raise ValueError("this emotion expert is conditioned on the prior μ: PNGMGuidance(..., mu=out['mu'])")
+        if getattr(expert, "needs_ref", False) and ref is None:
+            raise ValueError("this emotion expert is conditioned on the speaker's neutral reference: "
+                             "PNGMGuidance(..., ref=reference_mel(<reference clip's mel>))")
         self.history: list[float] = []
 
     @property
@@ -188,6 +224,8 @@ class PNGMGuidance:
             x = phi.detach().clone().requires_grad_(True)
             t_, m_ = torch.as_tensor(t).clone(), mask.clone()
             kw = {"mu": self.mu.detach().clone()} if getattr(self.expert, "needs_mu", False) else {}
+            if getattr(self.expert, "needs_ref", False):
+                kw["ref"] = self.ref.detach().clone().to(phi.device)
             logp = torch.log_softmax(self.expert(x, t_, m_, **kw).float(), dim=-1)  # [B, N]
             idx = self.target.to(logp.device).clone()[:, None]
             pos = logp.gather(1, idx).squeeze(1)
@@ -206,6 +244,20 @@ class PNGMGuidance:
             sn = step.flatten(1).norm(dim=1).clamp_min(1e-12)
             step = step * (self.clip * vn / sn).clamp(max=1.0)[:, None, None]
         return v + step
+
+
+def reference_mel(mel: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """r̄: the time-mean of a (neutral) reference clip's normalised log-mel, what a ``"mu_ref"`` expert reads.
+
+    shape: mel [80, T] -> [80]; or mel [B, 80, T], lengths [B] (optional) -> [B, 80]"""
+    if mel.dim() == 2:
+        return mel.float().mean(-1)
+    expect_ndim(mel, "reference mel", 3, "[B, 80, T]")
+    T = mel.shape[-1]
+    if lengths is None:
+        return mel.float().mean(-1)
+    m = (torch.arange(T, device=mel.device)[None] < lengths.to(mel.device)[:, None]).float()[:, None]
+    return (mel.float() * m).sum(-1) / m.sum(-1).clamp_min(1)
 
 
 def load_emotion_expert(path: str | Path, map_location: str = "cpu") -> nn.Module:

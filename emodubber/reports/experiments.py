@@ -57,7 +57,7 @@ from emodubber.data.manifest import read_manifest, read_references
 from emodubber.metrics.emotion_judge import EmotionJudge
 from emodubber.metrics.evaluate import evaluate
 from emodubber.models.dubber import EmoDubber
-from emodubber.models.emotion import load_emotion_expert
+from emodubber.models.emotion import load_emotion_expert, reference_mel
 from emodubber.reports.generation import (file_sha256, judges_fingerprint, key_hash, make_vocoder, merge_scores,
                                           pad_batch, prepare_dir, setting2_from_setting1, subset_judges, write_clip)
 from emodubber.reports.intensity import intensity_sweep
@@ -168,15 +168,18 @@ class Experiment:
 
     def inputs(self, clip_id: str, setting: int = 2) -> dict[str, Any]:
         """Keyword arguments of ``EmoDubber.synthesise`` for one clip: ``phonemes [P]``, ``lip [F, 1, S, S]``
-        (uint8 ROIs; or ``[F, D]`` features) and ``spk_emb [256]`` of the setting's reference."""
+        (uint8 ROIs; or ``[F, D]`` features), ``spk_emb [256]`` of the setting's reference and ``expert_ref [80]``
+        (r̄ of that reference clip, for an expert conditioned on it: ``emodubber.models.emotion.reference_mel``)."""
         rec = self.records[clip_id]
         z = self.features(clip_id)
         lip = torch.from_numpy(z["lip"])
         if lip.dim() == 3:  # grey ROIs [F, S, S] -> [F, 1, S, S]
             lip = lip[:, None]
-        spk = self.features(self.reference_clip(clip_id, setting))["spk_emb"]
+        zr = self.features(self.reference_clip(clip_id, setting))
+        a = self.cfg.audio
         return {"phonemes": torch.tensor(phonemes_to_ids(rec.phonemes), dtype=torch.long), "lip": lip,
-                "spk_emb": torch.from_numpy(np.asarray(spk, np.float32))}
+                "spk_emb": torch.from_numpy(np.asarray(zr["spk_emb"], np.float32)),
+                "expert_ref": reference_mel(torch.from_numpy((zr["mel"] - a.mel_mean) / a.mel_std))}
 
     def _batch_inputs(self, clip_ids: Sequence[str], setting: int) -> dict[str, Any]:
         return pad_batch([self.inputs(c, setting) for c in clip_ids])
@@ -273,7 +276,8 @@ class Experiment:
             lip_lengths=b["lip_lengths"], emotion=emotion if guided else None, alpha=alpha if guided else 0.0,
             beta=beta if guided else 0.0, gamma=ev.gamma if gamma is None else gamma,
             n_steps=int(n_steps or ev.n_steps), temperature=ev.temperature,
-            seed=self.seed if seed is None else int(seed), expert=self.expert() if guided else None)
+            seed=self.seed if seed is None else int(seed), expert=self.expert() if guided else None,
+            expert_ref=b.get("expert_ref"))
         mel = out["mel"].float().cpu().numpy()
         lengths = out["mel_lengths"].cpu().numpy()
         return [mel[i, :, : int(lengths[i])] for i in range(len(clip_ids))]

@@ -144,7 +144,8 @@ def prepare_dir(out: Path, key: dict[str, Any], log: Callable[[str], Any] = prin
 
 def pad_batch(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """One batch of ``EmoDubber.synthesise`` inputs from per-clip ones (``phonemes [P]``, ``lip [F, ...]``,
-    ``spk_emb [256]``): zero-padded ``phonemes [B, P]``, ``lip [B, F, ...]``, stacked ``spk_emb [B, 256]``, lengths."""
+    ``spk_emb [256]``, optional ``expert_ref [80]``): zero-padded ``phonemes [B, P]``, ``lip [B, F, ...]``, stacked
+    ``spk_emb [B, 256]`` (and ``expert_ref [B, 80]``), lengths."""
     B = len(items)
     P = max(len(it["phonemes"]) for it in items)
     F = max(it["lip"].shape[0] for it in items)
@@ -155,7 +156,8 @@ def pad_batch(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         lip[i, : it["lip"].shape[0]] = it["lip"]
     return {"phonemes": phon, "lip": lip, "spk_emb": torch.stack([it["spk_emb"] for it in items]),
             "phoneme_lengths": torch.tensor([len(it["phonemes"]) for it in items]),
-            "lip_lengths": torch.tensor([it["lip"].shape[0] for it in items])}
+            "lip_lengths": torch.tensor([it["lip"].shape[0] for it in items]),
+            **({"expert_ref": torch.stack([it["expert_ref"] for it in items])} if "expert_ref" in items[0] else {})}
 
 
 def setting2_from_setting1(t1: pd.DataFrame, p1: dict, t_secs: pd.DataFrame, p_secs: dict) -> tuple[pd.DataFrame, dict]:

@@ -38,11 +38,12 @@ from emodubber.models.emotion import load_emotion_expert
 from emodubber.models.vocoder import HiFiGAN, load_vocoder
 from emodubber.train.common import StageOutput, model_path, speech_collate, stage_dir
 from emodubber.train.dubbing import BASELINES, duration_accuracy, train_baselines, train_dubber
-from emodubber.train.expert import evaluate_emotion_expert, expert_accuracy_curve, train_emotion_expert, tts_prior_fn
+from emodubber.train.expert import (evaluate_emotion_expert, expert_accuracy_curve, expert_inputs, train_emotion_expert,
+                                    tts_prior_fn)
 from emodubber.train.tts import synthesise_tts, train_tts
 from emodubber.train.vocoder import WavDataset, train_vocoder, vocoder_compare, wav_collate
 
 __all__ = ["train_tts", "train_dubber", "train_emotion_expert", "train_vocoder", "train_baselines",
            "BASELINES", "StageOutput", "stage_dir", "model_path", "load_emotion_expert", "load_vocoder",
            "speech_collate", "synthesise_tts", "duration_accuracy", "evaluate_emotion_expert", "expert_accuracy_curve",
-           "tts_prior_fn", "WavDataset", "wav_collate", "HiFiGAN", "vocoder_compare"]
+           "tts_prior_fn", "expert_inputs", "WavDataset", "wav_collate", "HiFiGAN", "vocoder_compare"]

@@ -221,3 +221,76 @@ def test_the_schedule_travels_with_the_expert():
     assert (g.t_min, g.clip) == (0.3, 0.25)
     with pytest.raises(ValueError, match="gamma"):
         PNGMGuidance(expert, torch.tensor([0]), alpha=1.0, gamma=-1.0, mu=torch.zeros(1, 80, 8))
+
+
+# ---- the expert that hears emotion relative to the speaker's neutral voice ("mu_ref") -------------------------
+
+
+def _ref_expert(**over):
+    torch.manual_seed(0)
+    return EmotionExpert(tiny_model_cfg(expert_channels=16, expert_layers=2, expert_condition="mu_ref", **over))
+
+
+@pytest.mark.parametrize("pooling", ["mean", "stats"])
+def test_ref_expert_reads_speech_relative_to_the_speakers_neutral_voice(pooling):
+    """φ_t − t r̄ and μ − r̄: a voice whose whole spectrum is shifted by c, with its reference shifted by c, is the
+    same input (φ_t carries t·c of it); without the matching reference shift the logits move."""
+    expert = _ref_expert(expert_pooling=pooling).eval()
+    phi, mu, ref = torch.randn(2, 80, 24), torch.randn(2, 80, 24), torch.randn(2, 80)
+    c, t = torch.randn(2, 80), torch.tensor([0.3, 0.8])
+    base = expert(phi, t, mu=mu, ref=ref)
+    moved = expert(phi + t[:, None, None] * c[:, :, None], t, mu=mu + c[:, :, None], ref=ref + c)
+    assert base.shape == (2, 7)
+    assert torch.allclose(base, moved, atol=1e-5)
+    assert not torch.allclose(base, expert(phi, t, mu=mu, ref=ref + c), atol=1e-3)
+
+
+def test_ref_expert_refuses_to_guess_its_reference():
+    expert = _ref_expert()
+    phi, mu = torch.randn(2, 80, 24), torch.randn(2, 80, 24)
+    with pytest.raises(ShapeError, match="neutral reference"):
+        expert(phi, 0.5, mu=mu)
+    with pytest.raises(ShapeError, match=r"\[B, 80\]"):
+        expert(phi, 0.5, mu=mu, ref=torch.zeros(3, 80))
+    with pytest.raises(ValueError, match="ref="):
+        PNGMGuidance(expert, torch.tensor([0, 1]), alpha=1.0, mu=mu)
+
+
+def test_stats_pooling_hears_the_spread_that_mean_pooling_averages_away():
+    """Two inputs with the same time-mean but a different range: mean pooling of a linear stem cannot tell them
+    apart, statistics pooling (mean and std, the judge's) can."""
+    torch.manual_seed(0)
+    cfg = dict(expert_channels=16, expert_layers=1)
+    flat = torch.zeros(1, 80, 16)
+    wavy = torch.zeros(1, 80, 16)
+    wavy[..., ::2], wavy[..., 1::2] = 1.0, -1.0
+    for pooling in ("mean", "stats"):
+        e = EmotionExpert(tiny_model_cfg(expert_pooling=pooling, **cfg)).eval()
+        feats = []
+        e.head.register_forward_hook(lambda m, a, o: feats.append(a[0]))
+        e(flat, 1.0), e(wavy, 1.0)
+        assert feats[0].shape[-1] == (32 if pooling == "stats" else 16)
+    assert not torch.allclose(feats[0][:, 16:], feats[1][:, 16:])  # the std half differs
+
+
+def test_guided_dubbing_with_a_ref_expert_takes_the_reference_clip():
+    from emodubber.models.emotion import reference_mel
+    model, b = _dubber_and_batch()
+    expert = _ref_expert().eval()
+    kw = dict(expert=expert, emotion="sad", alpha=2.0, gamma=50.0)
+    with pytest.raises(ValueError, match="neutral reference"):
+        _synth(model, b, **kw)
+    ref = reference_mel(b.mel, b.mel_lengths)
+    assert ref.shape == (b.mel.shape[0], 80)
+    a = _synth(model, b, **kw, expert_ref=ref)["mel"]
+    other = _synth(model, b, **kw, expert_ref=ref + 1.0)["mel"]
+    plain = _synth(model, b)["mel"]
+    assert not torch.allclose(a, plain) and not torch.allclose(a, other)
+
+
+def test_reference_mel_ignores_padding():
+    from emodubber.models.emotion import reference_mel
+    mel = torch.randn(2, 80, 10)
+    mel[1, :, 6:] = 100.0
+    r = reference_mel(mel, torch.tensor([10, 6]))
+    assert torch.allclose(r[1], mel[1, :, :6].mean(-1)) and torch.allclose(r[0], mel[0].mean(-1))
