@@ -4,7 +4,7 @@ Used as the LSE judge when the official ``syncnet_v2.model`` is not supplied. Sa
 as the official network (224×224 BGR face crops in 5-frame windows; 13×20 MFCC windows), so a user who has
 the official weights only changes ``judges.syncnet_weights``.
 
-Training (FACTS: ~2 s per step at batch 16 on 2 cores; all 60 held-out clips within ±1 frame after ~290 steps):
+Training (measured: ~2 s per step at batch 16 on 2 cores; all 60 held-out clips within ±1 frame after ~290 steps):
 softmax cross-entropy over negative Euclidean distances between a window's lip embedding and audio
 candidates — its own audio (the target), ``sync_negatives`` windows of the same clip shifted by 2..``sync_max_shift``
 frames, and the true audio of the other clips of the batch. Only ``split == "train"`` clips are read.
