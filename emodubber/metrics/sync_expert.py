@@ -44,7 +44,8 @@ from emodubber.metrics.syncnet import (
     syncnet_backend,
 )
 from emodubber.metrics.validation import check
-from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, progress, seed_everything
+from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, progress, seed_everything, \
+    truncation_note
 
 __all__ = ["train_sync_expert", "validate_sync_expert", "sync_expert_path", "SyncClips"]
 
@@ -196,6 +197,8 @@ def train_sync_expert(cfg, records=None, out_path: str | Path | None = None, log
            "s_per_step": round(wall / max(step, 1), 3), "train_clips": len(clips), "batch_size": B,
            "final_loss": float(np.mean(losses[-20:])) if losses else math.nan,
            "final_train_acc": float(np.mean(accs[-20:])) if accs else math.nan,
+           # the time budget is a guard: a run it stopped says so (and every report built on it, reports.provenance)
+           "target_steps": st.steps, "truncated": step < st.steps, "truncation_note": truncation_note(step, st.steps),
            "loss_curve": [round(x, 4) for x in losses]}
     atomic_write_json(out_path.with_suffix(".json"), rec)
     log(f"sync expert: {step} steps in {wall:.0f} s, loss {rec['final_loss']:.3f}, sha256 {sha[:12]}")
