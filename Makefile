@@ -1,6 +1,7 @@
 # The two set-up commands of the README:
 #   make reproduce   [PROFILE=cpu|smoke|paper]   set up .venv, then run the whole notebook suite
 #   make test                                      set up .venv, then run the tests (smoke suite included)
+#   make verify      [PROFILE=cpu|smoke]            re-run the suite and compare every table's numbers with the reference
 PROFILE ?= cpu
 PYTHON ?= python3
 VENV := .venv
@@ -12,10 +13,11 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 # OpenMP threads that spin while waiting make torch 20-100x slower on shared cores
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: setup reproduce test test-fast bench explore clean-work help
+.PHONY: setup reproduce verify test test-fast bench explore clean-work help
 
 help:
 	@echo "make reproduce [PROFILE=cpu|smoke|paper]  - set up and run the whole notebook suite"
+	@echo "make verify [PROFILE=cpu|smoke]           - re-run the suite and compare every table's numbers with the reference"
 	@echo "make test                                 - set up and run the tests (smoke notebook suite included)"
 	@echo "make bench                                - speed and memory benchmarks"
 	@echo "make explore [EXPLORE_PORT=8866]          - the α/β explorer (notebook 20) as a page on http://127.0.0.1:8866"
@@ -33,6 +35,10 @@ $(STAMP): pyproject.toml
 
 reproduce: setup
 	$(PY) -m emodubber reproduce --profile $(PROFILE)
+
+# the reference: tests/fixtures/smoke_reference for smoke, the committed reports/<profile>/ otherwise
+verify: setup
+	$(PY) -m emodubber reproduce --profile $(PROFILE) --check
 
 test: setup
 	$(PY) -m pytest -q

@@ -9,7 +9,8 @@ from typing import Any
 STAGES = ("lip_encoder", "encoders", "decoder", "guidance", "vocoder")
 RTF_TARGET = 0.15
 PEER_TARGET = 1.2
-#: Matcha-TTS synthesise, 3 s, 10 steps, random weights, on an idle 2-core machine (shared/FACTS.md).
+#: Matcha-TTS synthesise, 3 s, 10 steps, random weights, on an idle 2-core machine (measured once,
+#: with nothing else running).
 MATCHA_IDLE_S = 0.41
 
 
@@ -145,7 +146,7 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
                 k = MATCHA_IDLE_S / min(peers)
                 L.append(f"Load-normalised estimate: the peer (Matcha-TTS `synthesise`, 3 s, 10 steps) took "
                          f"{min(peers):.2f} s in this run against {MATCHA_IDLE_S} s measured on an idle machine of "
-                         f"this kind (shared/FACTS.md); scaling by that factor ({k:.2f}) puts this RTF at "
+                         f"this kind; scaling by that factor ({k:.2f}) puts this RTF at "
                          f"≈ {rtf * k:.3f} on idle cores ({'within' if rtf * k <= RTF_TARGET else 'above'} the "
                          f"target). An estimate, not a measurement.")
             t = three[True]["times"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 __all__ = ["seed_everything", "atomic_path", "atomic_write_text", "atomic_write_json", "progress",
-           "git_commit", "machine_info", "warp_axis", "now_iso"]
+           "git_commit", "machine_info", "warp_axis", "now_iso", "truncation_note"]
 
 
 def seed_everything(seed: int) -> None:
@@ -138,3 +138,9 @@ def warp_axis(x: Any, factor: float, axis: int = 0) -> Any:
 def now_iso() -> str:
     """The current UTC time as ISO 8601 to the second (``2026-01-01T12:00:00+00:00``)."""
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def truncation_note(step: int, target_steps: int, why: str = "time_budget") -> str:
+    """``"truncated at step N of M (why)"`` when a run stopped before its ``target_steps``, else ``""``: the one
+    wording of a run cut short by its wall-clock guard (trainer, sync expert, emotion judge, reports)."""
+    return f"truncated at step {step} of {target_steps} ({why})" if step < target_steps else ""

@@ -1,7 +1,9 @@
 """Every citation in the package, tests, notebooks and configs resolves inside the repository.
 
 A reader who meets a citation must be able to open it: ``docs/paper.md §X`` needs a heading numbered X in
-``docs/paper.md``; the old out-of-repository forms ("DIGEST A.4", "issue 5") are refused outright.
+``docs/paper.md``; the old out-of-repository forms ("DIGEST A.4", "issue 5") are refused outright, and so are
+the working notes that never were in the repository ("FACTS", "DESIGN §5", "the digest", ``paper/NUMBERS.md``,
+``shared/FACTS.md``): a measurement is stated where it is used, a published number cites docs/paper.md §D.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ PAPER_CITE = re.compile(r"docs/paper\.md`{0,2}\s*(?P<secs>§\s*[0-9A-Z][0-9.]*(?
 ONE_SEC = re.compile(r"§\s*([0-9A-Z](?:\.\d+)*)")
 DIGEST = re.compile(r"DIGEST")
 ISSUE = re.compile(r"\bissues?\s+#?\d+", re.IGNORECASE)
+#: notes outside the repository: FACTS / DESIGN (upper case, as they were cited), "the digest", paper/ and shared/
+OUTSIDE = re.compile(r"\bFACTS\b|\bDESIGN\b|\bthe digest\b|\bdigest's\b|(?<![\w/.-])(?:paper|shared)/\w")
 
 
 def paper_sections(text: str) -> set[str]:
@@ -56,8 +60,8 @@ def scanned_files(root: Path = ROOT) -> list[Path]:
 
 
 def find_problems(files: list[Path], sections: set[str], root: Path = ROOT) -> dict[str, list[str]]:
-    """Unresolvable citations by kind: ``digest``, ``issue``, ``paper`` (a § with no heading)."""
-    problems: dict[str, list[str]] = {"digest": [], "issue": [], "paper": []}
+    """Unresolvable citations by kind: ``digest``, ``issue``, ``paper`` (a § with no heading), ``outside``."""
+    problems: dict[str, list[str]] = {"digest": [], "issue": [], "paper": [], "outside": []}
     for path in files:
         rel = path.relative_to(root)
         for where, line in _lines(path):
@@ -66,6 +70,8 @@ def find_problems(files: list[Path], sections: set[str], root: Path = ROOT) -> d
                 problems["digest"].append(f"{rel} {where}: {snippet}")
             if ISSUE.search(line):
                 problems["issue"].append(f"{rel} {where}: {snippet}")
+            if OUTSIDE.search(line):
+                problems["outside"].append(f"{rel} {where}: {snippet}")
             for m in PAPER_CITE.finditer(line):
                 for sec in ONE_SEC.findall(m.group("secs")):
                     if sec not in sections:
@@ -106,8 +112,14 @@ def test_checker_finds_planted_bad_citations(tmp_path):
     nb = tmp_path / "emodubber" / "n.ipynb"
     nb.write_text(json.dumps({"cells": [{"cell_type": "markdown", "source": ["see docs/paper.md §Z.1\n"]}]}),
                   encoding="utf-8")
-    found = find_problems([bad, nb], {"3.2", "D"}, root=tmp_path)
+    notes = tmp_path / "emodubber" / "o.py"
+    notes.write_text("# A (FACTS: 2 s a step). B (DESIGN §5). C (the digest's reading). D (paper/NUMBERS.md).\n"
+                     "# E (shared/FACTS.md).\n"
+                     "# Fine: docs/paper.md §D, a paper, papers/ of others, docs/paper/x, FACTSHEET, design, digests.\n",
+                     encoding="utf-8")
+    found = find_problems([bad, nb, notes], {"3.2", "D"}, root=tmp_path)
     assert len(found["digest"]) == 1 and len(found["issue"]) == 1
+    assert [p.split(": ", 1)[0] for p in found["outside"]] == ["emodubber/o.py line 1", "emodubber/o.py line 2"]
     assert [p.split(": ", 1)[1] for p in found["paper"]] == [
         "§9.9 has no heading in docs/paper.md", "§Z.1 has no heading in docs/paper.md"]
 
@@ -120,6 +132,11 @@ def test_every_paper_citation_resolves(problems):
 def test_no_digest_citations(problems):
     assert not problems["digest"], _report("DIGEST citations", problems["digest"],
                                            "cite docs/paper.md §X instead")
+
+
+def test_no_notes_outside_the_repository(problems):
+    assert not problems["outside"], _report("citations of notes outside the repository", problems["outside"],
+                                            "state the measurement itself, or cite docs/paper.md §X")
 
 
 def test_no_issue_references(problems):

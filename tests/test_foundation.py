@@ -77,6 +77,13 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert "make test" in readme and "make reproduce" in readme
 
 
+def test_make_verify_runs_the_reproduction_check():
+    make = subprocess.run(["make", "-n", "verify", "PROFILE=smoke"], capture_output=True, text=True, cwd=ROOT)
+    assert make.returncode == 0, make.stderr
+    assert make.stdout.strip().splitlines()[-1].endswith("-m emodubber reproduce --profile smoke --check")
+    assert "make verify" in (ROOT / "README.md").read_text()
+
+
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.json"
     atomic_write_json(target, {"a": 1})

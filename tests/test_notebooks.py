@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emodubber.reports.notebooks import from_percent, hygiene_problems
+from emodubber.reports.notebooks import from_percent, hygiene_problems, setup_problems
 from emodubber.reports.suite import SuiteError, artefact_table, load_suite, parse_params, run_suite, select
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +39,28 @@ def test_hygiene_catches_problems(tmp_path):
     p.write_text(json.dumps(nb))
     problems = " ".join(hygiene_problems(p))
     assert "kernelspec" in problems and "outputs" in problems and "plain literals" in problems
+
+
+@pytest.mark.parametrize("entry", SUITE, ids=[e.name for e in SUITE])
+def test_notebook_sets_up_through_the_one_helper(entry):
+    # profile, seed, threads and run record come from notebook_setup.begin, never from a copied block
+    assert setup_problems(entry.abspath) == []
+
+
+def test_setup_check_catches_a_hand_written_block(tmp_path):
+    p = tmp_path / "a.ipynb"
+    p.write_text(json.dumps(from_percent(
+        '# %% tags=["parameters"]\nPROFILE = "x"\nSEED = 0\n# %%\nfrom emodubber.config import load_profile\n'
+        'cfg = load_profile(PROFILE, overrides={"seed": SEED})\nseed_everything(SEED)\n'
+        'torch.set_num_threads(cfg.train.threads)\nrecord = RunRecord(profile=cfg.name, seed=SEED)\n')))
+    problems = setup_problems(p)
+    assert [m.split(" does ")[1].split("(")[0] for m in problems[:-1]] == [
+        "load_profile", "seed_everything", "set_num_threads", "RunRecord"]
+    assert problems[-1] == "no code cell calls notebook_setup.begin(...)"
+    p.write_text(json.dumps(from_percent(
+        '# %% tags=["parameters"]\nPROFILE = "x"\nSEED = 0\n# %%\n'
+        'session = begin(PROFILE, SEED, "", "", 0, kind="k")\n')))
+    assert setup_problems(p) == []
 
 
 def test_select_only_and_from():

@@ -46,7 +46,8 @@ from emodubber.metrics.emotion_judge import (
     warp_mel_axis,
 )
 from emodubber.metrics.validation import check
-from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, progress, seed_everything
+from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, progress, seed_everything, \
+    truncation_note
 
 __all__ = ["split_emotion_records", "train_emotion_judge", "validate_emotion_judge", "vocoded_copy"]
 
@@ -206,6 +207,8 @@ def train_emotion_judge(cfg, records=None, out_path: str | Path | None = None,
                               "weight_decay": st.weight_decay or 1e-4},
            "reference_clips": {k: v["n_clips"] for k, v in refs.items()},
            "seed": seed, "n_heldout": cfg.judges.emotion_heldout_speakers,
+           # the time budget is a guard: a run it stopped says so (and every report built on it, reports.provenance)
+           "target_steps": st.steps, "truncated": step < st.steps, "truncation_note": truncation_note(step, st.steps),
            "loss_curve": [round(v, 4) for v in losses]}
     atomic_write_json(out_path.with_suffix(".json"), rec)
     log(f"emotion judge: {step} steps in {wall:.0f} s, loss {rec['final_loss']:.3f}, sha256 {sha[:12]}")

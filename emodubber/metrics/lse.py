@@ -8,8 +8,8 @@ What is measured (names used in every table):
 - ``av_offset`` — the offset of the minimum, in video frames, with syncnet-python's sign: audio that lags the
   video by ``d`` frames gives ``av_offset = -d`` (:func:`emodubber.metrics.syncnet.expected_av_offset`);
 - ``sync_dist_at0`` / ``sync_conf_at0`` — distance and confidence at offset 0. LSE-C/D search over offsets
-  and so forgive a constant shift; these do not (FACTS: 5 frames late: LSE-C 5.70 → 5.37 but the zero-offset
-  confidence 5.70 → 0.08).
+  and so forgive a constant shift; these do not (measured: audio 5 frames late takes LSE-C from 5.70 to 5.37 but the
+  zero-offset confidence from 5.70 to 0.08).
 
 The scoring (:func:`sync_scores`) is syncnet-python's own: its ``calc_pdist`` and the min / median
 formulas of ``SyncNetInstance.evaluate``; the network is its ``SyncNetModel.S`` (224×224 BGR face crops,

@@ -1,8 +1,9 @@
 """PER judge: pocketsphinx all-phone decoding against the ARPAbet reference (no stress).
 
 Grammar-constrained WER saturates on synthetic speech (a time-blurred, mumbled mel still scored 5 %
-grammar WER but 60 % PER against 36 % for the clean audio, FACTS). PER is therefore reported beside WER
-in every table. Decoder settings from FACTS: ``allphone=en-us-phone.lm.bin, lw=2.0, beam=pbeam=1e-20``.
+grammar WER but 60 % PER against 36 % for the clean audio, measured while building this repository). PER is
+therefore reported beside WER in every table. Decoder settings (tuned on the same clips):
+``allphone=en-us-phone.lm.bin, lw=2.0, beam=pbeam=1e-20``.
 Silence and noise segments (``SIL``, ``+NSN+``, ``+SPN+`` …) are dropped from the hypothesis; ``sil``/``sp``
 and stress digits from the reference.
 """
@@ -22,7 +23,7 @@ from emodubber.tools import require_module
 
 __all__ = ["PhoneRecognizer", "reference_phones", "phone_errors", "per_summary", "griffin_lim_copy", "DECODER_SETTINGS"]
 
-#: all-phone decoder settings measured in FACTS.md
+#: all-phone decoder settings (language weight and beams tuned on synthetic clips during development)
 DECODER_SETTINGS = {"lw": 2.0, "beam": 1e-20, "pbeam": 1e-20}
 _SKIP = {"SIL", "SP", "PAU", "H#"}
 

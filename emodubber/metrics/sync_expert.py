@@ -4,7 +4,7 @@ Used as the LSE judge when the official ``syncnet_v2.model`` is not supplied. Sa
 as the official network (224×224 BGR face crops in 5-frame windows; 13×20 MFCC windows), so a user who has
 the official weights only changes ``judges.syncnet_weights``.
 
-Training (FACTS: ~2 s per step at batch 16 on 2 cores; all 60 held-out clips within ±1 frame after ~290 steps):
+Training (measured: ~2 s per step at batch 16 on 2 cores; all 60 held-out clips within ±1 frame after ~290 steps):
 softmax cross-entropy over negative Euclidean distances between a window's lip embedding and audio
 candidates — its own audio (the target), ``sync_negatives`` windows of the same clip shifted by 2..``sync_max_shift``
 frames, and the true audio of the other clips of the batch. Only ``split == "train"`` clips are read.
@@ -44,7 +44,8 @@ from emodubber.metrics.syncnet import (
     syncnet_backend,
 )
 from emodubber.metrics.validation import check
-from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, progress, seed_everything
+from emodubber.utils import atomic_path, atomic_write_json, atomic_write_text, progress, seed_everything, \
+    truncation_note
 
 __all__ = ["train_sync_expert", "validate_sync_expert", "sync_expert_path", "SyncClips"]
 
@@ -196,6 +197,8 @@ def train_sync_expert(cfg, records=None, out_path: str | Path | None = None, log
            "s_per_step": round(wall / max(step, 1), 3), "train_clips": len(clips), "batch_size": B,
            "final_loss": float(np.mean(losses[-20:])) if losses else math.nan,
            "final_train_acc": float(np.mean(accs[-20:])) if accs else math.nan,
+           # the time budget is a guard: a run it stopped says so (and every report built on it, reports.provenance)
+           "target_steps": st.steps, "truncated": step < st.steps, "truncation_note": truncation_note(step, st.steps),
            "loss_curve": [round(x, 4) for x in losses]}
     atomic_write_json(out_path.with_suffix(".json"), rec)
     log(f"sync expert: {step} steps in {wall:.0f} s, loss {rec['final_loss']:.3f}, sha256 {sha[:12]}")

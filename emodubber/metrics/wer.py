@@ -2,7 +2,7 @@
 
 Two decoders: ``"grammar"`` (a GRID JSGF grammar, six slots — what the tables report; it saturates near
 0 on intelligible synthetic speech) and ``"lm"`` (the open en-us trigram LM; unusable on synthetic speech,
-FACTS: WER 0.56 on flite, kept as a second column). Text on both sides is normalised by
+measured: WER 0.56 on flite, kept as a second column). Text on both sides is normalised by
 :func:`normalise_words`: lower case, punctuation stripped, digits as words, spelled letter names as the
 GRID letter (``"bee"`` → ``"b"``).
 

@@ -6,7 +6,7 @@ after one warm-up) at 1 and 2 threads, and the synthesis time of a 3-s clip (75 
 10 Euler steps) with and without PNGM guidance. Inputs are random tensors that keep the batch
 contract (T = 4F, ~30 phonemes per 3-s clip as in GRID). Wall times depend on what else runs on the
 machine: ``calibration_ms`` (a 12 M-parameter 256-channel U-Net forward on (1, 80, 300) at 1 thread,
-44 ms on an idle 2-core machine per FACTS.md) says how loaded it was.
+44 ms measured on an idle 2-core machine) says how loaded it was.
 """
 
 from __future__ import annotations

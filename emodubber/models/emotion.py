@@ -14,8 +14,8 @@ shows ψ(φ_t)).
     ṽ = v + γ ( α ∇_φ log p_ψ(c_i | φ_t) − β ∇_φ log Σ_{j≠i} l_j p_ψ(c_j | φ_t) ),
 
 with l_j = stop-grad p_ψ(c_j | φ_t) / Σ_{k≠i} stop-grad p_ψ(c_k | φ_t): the classifier's own current
-distribution over the non-target emotions, renormalised (the digest's reading of "Emotional
-Compensating"). The negative term therefore pushes hardest against whichever wrong emotion currently
+distribution over the non-target emotions, renormalised (our reading of "Emotional Compensating",
+docs/paper.md §3.5.2). The negative term therefore pushes hardest against whichever wrong emotion currently
 dominates. With α = β = 0 the guidance returns v untouched (no classifier call), so the output is
 bit-for-bit the unguided one. The expert mean-pools over time, so ∇_φ log p has a per-frame size of
 order 1/T; γ (the paper's note: 15) absorbs that scale.

@@ -173,6 +173,17 @@ def _w(c: int, width: float) -> int:
     return c if c == 1 else max(8, int(round(c * width)))
 
 
+def _conv_stack(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """A discriminator's body: each conv then leaky ReLU, the last conv without; (flattened score, feature maps)."""
+    fmaps = []
+    for conv in convs:
+        x = nn.functional.leaky_relu(conv(x), LRELU)
+        fmaps.append(x)
+    x = post(x)
+    fmaps.append(x)
+    return x.flatten(1), fmaps
+
+
 class _PeriodDiscriminator(nn.Module):
     def __init__(self, period: int, width: float = 1.0):
         super().__init__()
@@ -188,14 +199,7 @@ class _PeriodDiscriminator(nn.Module):
         B, T = x.shape
         if T % self.period:
             x = nn.functional.pad(x, (0, self.period - T % self.period), mode="reflect")
-        x = x.view(B, 1, -1, self.period)
-        fmaps = []
-        for conv in self.convs:
-            x = nn.functional.leaky_relu(conv(x), LRELU)
-            fmaps.append(x)
-        x = self.post(x)
-        fmaps.append(x)
-        return x.flatten(1), fmaps
+        return _conv_stack(self.convs, self.post, x.view(B, 1, -1, self.period))
 
 
 class MultiPeriodDiscriminator(nn.Module):
@@ -229,14 +233,7 @@ class _ScaleDiscriminator(nn.Module):
         self.post = norm(nn.Conv1d(_w(1024, width), 1, 3, 1, padding=1))
 
     def forward(self, x):
-        x = x.unsqueeze(1)
-        fmaps = []
-        for conv in self.convs:
-            x = nn.functional.leaky_relu(conv(x), LRELU)
-            fmaps.append(x)
-        x = self.post(x)
-        fmaps.append(x)
-        return x.flatten(1), fmaps
+        return _conv_stack(self.convs, self.post, x.unsqueeze(1))
 
 
 class MultiScaleDiscriminator(nn.Module):

@@ -22,6 +22,7 @@ import pandas as pd
 
 from emodubber.models.baselines import ABLATIONS
 from emodubber.reports.paper import HIGHER_IS_BETTER, METRIC_LABELS
+from emodubber.reports.provenance import not_comparable
 from emodubber.reports.stats import (ci_half, delta_is_better, paired_differences, spearman_table, summary_row,
                                      system_level)
 from emodubber.reports.tables import record_dict
@@ -257,7 +258,8 @@ def claims_check(*groups: Any) -> pd.DataFrame:
 
 def write_claims(claims: pd.DataFrame, name: str, out_dir: str | Path, record: Any = None,
                  title: str = "") -> Path:
-    """``name.claims.json``: {title, record, claims: [{claim, measured, holds, ...}], n_hold, n_fail, n_unknown}."""
+    """``name.claims.json``: {title, record, claims: [{claim, measured, holds, ...}], n_hold, n_fail, n_unknown};
+    ``comparable: false`` and the reason when a model behind the record's numbers was truncated by its time guard."""
     recs = []
     for r in claims.to_dict("records"):
         recs.append({k: (None if isinstance(v, float) and math.isnan(v) else
@@ -272,6 +274,8 @@ def write_claims(claims: pd.DataFrame, name: str, out_dir: str | Path, record: A
         "n_unknown": sum(h is None for h in hold),
         "n_undecided": sum(r.get("outcome") == "undecided" for r in recs),
     }
+    if why := not_comparable(payload["record"]):  # a model behind them stopped on its wall-clock guard
+        payload.update(comparable=False, not_comparable=why)
     return atomic_write_json(Path(out_dir) / f"{name}.claims.json", payload)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from emodubber.reports.paper import SOURCES
+from emodubber.reports.provenance import not_comparable
 from emodubber.reports.tables import SYNTHETIC_LABEL, machine_summary, record_dict
 from emodubber.utils import atomic_write_text
 
@@ -147,6 +148,8 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
             f"| `{profile}` | {rec.get('seed', '?')} | `{rec.get('commit', '?')}` | {machine} "
             f"| {rec.get('started', '?')} | {rec.get('ended') or '—'} | {wall_s} | {rec.get('status', '?')} |\n",
         ]
+        if truncated := not_comparable(rec):
+            md.append(f"\n**Training truncated — {truncated}.**\n")
         speed = (rec.get("extra") or {}).get("host_speed")
         if speed:
             md.append("\nHost speed: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in speed.items())
@@ -208,6 +211,8 @@ def write_reports_readme(reports_root: str | Path, suite_entries: Sequence[Any],
         if c.get("error"):
             md.append(f"{c['error']}\n")
             continue
+        if c.get("comparable") is False:
+            md.append(f"**{_esc(c.get('not_comparable', 'not comparable with the recorded run'))}**\n\n")
         rows = c.get("claims", [])
         with_ci = any(r.get("ci_separated") is not None for r in rows)
         md += (["| claim | measured | result | 95 % intervals apart |\n", "|---|---|---|---|\n"] if with_ci

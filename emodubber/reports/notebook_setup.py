@@ -59,5 +59,6 @@ def begin(profile: str, seed: int, work_dir: str = "", reports_dir: str = "", th
     if threads is not None:
         torch.set_num_threads(threads or cfg.train.threads)
     seed_everything(seed)
-    record = RunRecord(profile=cfg.name, seed=seed, kind=kind) if kind else None
+    # the record names any model of the profile that its time guard truncated (and so does every table written with it)
+    record = RunRecord(profile=cfg.name, seed=seed, kind=kind).watch_training(cfg.work_dir) if kind else None
     return Session(cfg, out, record, seed, t_start)

@@ -1,4 +1,4 @@
-"""Notebook hygiene and authoring: metadata papermill needs, one ``parameters`` cell, no outputs.
+"""Notebook hygiene and authoring: metadata papermill needs, one ``parameters`` cell, no outputs, one set-up.
 
 Notebooks are written as percent-format scripts (``# %%`` code cells, ``# %% [markdown]`` markdown
 cells, ``# %% tags=["parameters"]`` for the parameters cell) and converted by :func:`from_percent`;
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KERNELSPEC", "LANGUAGE_INFO", "hygiene_problems", "from_percent"]
+__all__ = ["KERNELSPEC", "LANGUAGE_INFO", "hygiene_problems", "setup_problems", "from_percent"]
 
 KERNELSPEC = {"name": "emodubber", "display_name": "Python (emodubber)", "language": "python"}
 LANGUAGE_INFO = {"name": "python", "version": "3.11", "mimetype": "text/x-python", "file_extension": ".py",
@@ -51,6 +51,24 @@ def hygiene_problems(path: str | Path) -> list[str]:
                 if s and not s.startswith("#") and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*\s*=\s*(['\"].*['\"]|[-+0-9.eE]+|True|False|None|\[.*\]|\{.*\})\s*(#.*)?$", s):
                     problems.append(f"parameters cell holds more than plain literals: {s!r}")
             problems += _unseen_by_papermill(src)
+    return problems
+
+
+#: set-up steps that belong to :func:`emodubber.reports.notebook_setup.begin`, not to a notebook's own code
+_HAND_SETUP = re.compile(r"\b(load_profile|seed_everything|RunRecord|set_num_threads)\(")
+#: the calls that do the set-up: ``begin`` (every notebook) or the explorer's ``open_session`` (notebook 20)
+_SETUP_CALL = re.compile(r"\b(begin|open_session)\(")
+
+
+def setup_problems(path: str | Path) -> list[str]:
+    """How a notebook sets itself up by hand (profile, seed, threads, run record) instead of through
+    :func:`emodubber.reports.notebook_setup.begin` (empty list: it uses the one helper)."""
+    nb = json.loads(Path(path).read_text())
+    code = ["".join(c.get("source", [])) for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    problems = [f"code cell {i} does {m.group(1)}(...) itself: call notebook_setup.begin instead"
+                for i, src in enumerate(code) for m in _HAND_SETUP.finditer(src)]
+    if not any(_SETUP_CALL.search(src) for src in code):
+        problems.append("no code cell calls notebook_setup.begin(...)")
     return problems
 
 

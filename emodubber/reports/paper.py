@@ -6,11 +6,11 @@ here has been checked against the paper's PDF, so every value carries ``verified
 
 - ``[NOTE3P]``: a third-party, AI-generated paper note (Chem table, zero-shot table, approximate
   ablations). Useful, **not authoritative**.
-- ``[ART]``: numbers quoted in a blog summary of the paper (``paper/article.txt``): GRID MCD and WER.
-- ``[FIG]``: approximate readings of the intensity plots (``paper/figures/intensity_ratio_*.png``),
-  taken by eye from the images, as summarised in docs/paper.md §3.5.2.
+- ``[ART]``: numbers quoted in a blog summary of the paper (docs/paper.md §D.4, §D.5): GRID MCD and WER.
+- ``[FIG]``: approximate readings of the intensity plots (the paper's Figure 3 on its demo page),
+  taken by eye from the images, as summarised in docs/paper.md §3.5.3 and §D.7.
 
-Later papers reprint EmoDubber's rows beside their own (``paper/NUMBERS.md``, docs/paper.md §D):
+Later papers reprint EmoDubber's rows beside their own (docs/paper.md §D.2 and §D.4 give the tables):
 
 - ``[DIFLOW]``: DiFlowDubber's main tables (GRID Setting 1, Chem) as given by two notes on that paper, with
   Whisper WER and UTMOS; ``[NOTE3P+DIFLOW]`` marks a Chem cell both sources give with the same value.
@@ -59,11 +59,11 @@ __all__ = [
 #: Source tags and what they mean (shown under every paper block).
 SOURCES: dict[str, str] = {
     "NOTE3P": "third-party AI-generated paper note (en.papernotes.org); not authoritative, unverified",
-    "ART": "blog summary of the paper (paper/article.txt); quoted as given, unverified",
-    "FIG": "approximate reading, by eye, of the paper's intensity plots (paper/figures/); unverified",
+    "ART": "blog summary of the paper (docs/paper.md §D); quoted as given, unverified",
+    "FIG": "approximate reading, by eye, of the paper's intensity plots (docs/paper.md §D.7); unverified",
     "DIFLOW": "DiFlowDubber (CVPR 2026, arXiv 2603.14267) reprint of the rows, as given by two notes on that paper "
-              "(paper/NUMBERS.md); Whisper WER, UTMOS; medium-high confidence, not the EmoDubber PDF",
-    "NOTE3P+DIFLOW": "the same value in the third-party note and in DiFlowDubber's reprint (paper/NUMBERS.md)",
+              "(docs/paper.md §D.2, §D.4); Whisper WER, UTMOS; medium-high confidence, not the EmoDubber PDF",
+    "NOTE3P+DIFLOW": "the same value in the third-party note and in DiFlowDubber's reprint (docs/paper.md §D.2)",
     "COSYNC": "CoSyncDiT (2026 preprint) re-measurement of EmoDubber with its own judges (WavLM SPKSIM, "
               "Whisper-large-v3 WER, emotion2vec EMOSIM, Sync-KL, DNSMOS); CoSyncDiT's numbers, not the paper's",
 }
@@ -210,7 +210,7 @@ _FIELD_METRICS = ("LSE-C", "LSE-D", "WER", "SECS", "UTMOS")
 
 
 def _grid_diflow() -> list[PaperValue]:
-    # paper/NUMBERS.md [DIFLOW]: GRID Setting 1 (the English note's label), WER from Whisper, SECS in %.
+    # docs/paper.md §D.4 [DIFLOW]: GRID Setting 1 (the English note's label), WER from Whisper, SECS in %.
     rows = {
         "GT": (7.13, 6.78, 22.41, 100.00, 3.94),
         "StyleDubber": (6.12, 9.03, 18.88, 93.79, 3.73),
@@ -224,7 +224,7 @@ def _grid_diflow() -> list[PaperValue]:
 
 
 def _chem_diflow() -> list[PaperValue]:
-    # paper/NUMBERS.md [DIFLOW]: Chem, "Setting 1.0" per the DiFlowDubber note; UTMOS is DiFlowDubber's measurement.
+    # docs/paper.md §D.2 [DIFLOW]: Chem, "Setting 1.0" per the DiFlowDubber note; UTMOS is DiFlowDubber's measurement.
     rows = {
         "GT": (8.12, 6.59, 3.85, 100.00, 4.18),
         "V2C-Net": (1.97, 12.17, 90.47, 51.52, 1.81),
@@ -239,7 +239,7 @@ def _chem_diflow() -> list[PaperValue]:
 
 
 def _cosync() -> list[PaperValue]:
-    # paper/NUMBERS.md [COSYNC]: EmoDubber re-run by CoSyncDiT on Chem; SPKSIM, WER, EMOSIM in %.
+    # docs/paper.md §D.2 [COSYNC]: EmoDubber re-run by CoSyncDiT on Chem; SPKSIM, WER, EMOSIM in %.
     rows = {"1": (75.60, 11.86, 85.10, 0.420, 3.70), "2": (67.53, 12.01, 79.41, 0.427, 3.71)}
     return [PaperValue("CoSyncDiT re-measurement", "Chem", setting, "EmoDubber", metric, v, "COSYNC",
                        note="Whisper-large-v3 WER" if metric == "WER" else "")

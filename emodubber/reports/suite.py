@@ -25,7 +25,7 @@ import yaml
 from emodubber.config import ConfigError, load_profile, repo_root
 from emodubber.reports.host import host_speed
 from emodubber.reports.index import partial_reruns, write_reports_readme
-from emodubber.reports.provenance import RunRecord
+from emodubber.reports.provenance import RunRecord, truncated_training
 from emodubber.tools import require_module
 from emodubber.utils import atomic_write_json
 
@@ -201,6 +201,8 @@ def combine_parts(profile: str = "cpu", since: str | None = None, suite: str | P
                             for r in parts],
                   "host_speed": (last.get("extra") or {}).get("host_speed")},
     }
+    if truncated := truncated_training(cfg.work_dir):  # models stopped by their wall-clock guard
+        record["extra"]["truncated"] = truncated
     atomic_write_json(cfg.reports_dir / "run_record.json", record)
     _write_index(cfg, record, suite, log, reruns=False)
     log(f"suite {cfg.name}: {len(record['steps'])} notebooks from {len(record['extra']['parts'])} parts, "
@@ -262,7 +264,7 @@ def run_suite(
                          f"known: {sorted(set().union(*declared.values()))}")
     out_dir = cfg.reports_dir / "executed"
     out_dir.mkdir(parents=True, exist_ok=True)
-    record = RunRecord(profile=cfg.name, seed=cfg.seed, kind="notebook-suite")
+    record = RunRecord(profile=cfg.name, seed=cfg.seed, kind="notebook-suite").watch_training(cfg.work_dir)
     record.extra["notebooks"] = [e.name for e in entries]
     if params:
         record.extra["params"] = params

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from emodubber.reports.paper import METRIC_LABELS, PaperBlock
+from emodubber.reports.provenance import not_comparable
 from emodubber.reports.stats import summary_metrics, with_abs_offset
 from emodubber.utils import atomic_path, atomic_write_text
 
@@ -138,6 +139,8 @@ def provenance_markdown(record: Any, judges: Mapping[str, str] | None = None) ->
         f"- machine: {machine_summary(d.get('machine'))}",
         f"- started: {d.get('started', '?')}; wall time: {wall}",
     ]
+    if truncated := not_comparable(d):
+        lines.append(f"- **{truncated}**")
     if judges and any(isinstance(v, Mapping) for v in judges.values()):
         if judges.get("setting_description"):
             lines.append(f"- {judges['setting_description']}"

@@ -28,9 +28,10 @@ import pandas as pd
 __all__ = ["TIMING_COLUMNS", "SKIPPED_FILES", "Difference", "compare_tables", "compare_reports",
            "format_differences", "snapshot_tables", "reference_dir"]
 
-#: columns that measure the host (skipped)
+#: columns that measure the host (skipped): wall times, rates and real-time factors, also when written as the
+#: tables print them ("feature CPU ms/clip", "RTF (guided)", "decoder (s)")
 TIMING_COLUMNS = re.compile(r"(^|_)(seconds|secs_wall|wall|wall_s|time|elapsed|rtf|samples_per_s|clips_per_s|"
-                            r"started|ended|date|s)$|per_s$|_ms$", re.IGNORECASE)
+                            r"started|ended|date|s)$|per_s$|_ms$|\bms\b|\brtf\b|\(s\)$", re.IGNORECASE)
 #: tables that are all timing
 SKIPPED_FILES = re.compile(r"(timing|benchmark|bench)", re.IGNORECASE)
 

@@ -41,7 +41,7 @@ from emodubber.train.sampling import StepBatchSampler, seed_worker
 from emodubber.train.steps import (LossFn, NonFiniteLossError, StopTraining, TrainError, _batch_len, _LossModule,
                                    _to_device, evaluate_loss, forked_rng, lr_factor)
 from emodubber.train.validate import TrainInputError, check_dataset_nonempty
-from emodubber.utils import atomic_write_json, progress
+from emodubber.utils import atomic_write_json, progress, truncation_note
 
 __all__ = ["Trainer", "TrainResult", "TrainError", "NonFiniteLossError", "StopTraining", "StepBatchSampler",
            "lr_factor", "evaluate_loss", "seed_worker", "read_log", "train"]
@@ -80,7 +80,7 @@ class TrainResult:
     @property
     def truncation_note(self) -> str:
         """``"truncated at step N of M (time_budget)"``, or ``""`` for a complete run."""
-        return f"truncated at step {self.step} of {self.target_steps} ({self.status})" if self.truncated else ""
+        return truncation_note(self.step, self.target_steps, self.status)
 
     @property
     def train_log(self) -> Path:

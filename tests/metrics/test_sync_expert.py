@@ -30,6 +30,16 @@ def test_train_sync_expert_writes_hashed_weights_that_the_judge_loads(tiny_corpu
     assert len(df) == 3 and set(df.shift_frames) == {-2, 0, 2}
     assert set(df.expected_offset) == {2, 0, -2}
     assert 0 <= summary["offset_within_tol"] <= 1 and 0 <= summary["conf0_true_gt_shifted"] <= 1
+    assert rec["target_steps"] == 3 and rec["truncated"] is False and rec["truncation_note"] == ""
+
+    # the wall-clock cap is a guard: when it fires, the judge's record (and every report built on it) says so
+    from emodubber.reports.provenance import truncated_training
+
+    smoke_cfg.judges.syncnet_train.time_budget_s = 1e-9
+    cut = train_sync_expert(smoke_cfg, recs, corpus_dir=tiny_corpus, log=lambda s: None)
+    assert cut["steps"] < 3 and cut["truncated"] is True
+    note = f"truncated at step {cut['steps']} of 3 (time_budget)"
+    assert cut["truncation_note"] == note and truncated_training(smoke_cfg.work_dir) == {"sync_expert": note}
 
 
 def test_from_config_without_weights_says_how_to_get_them(smoke_cfg):

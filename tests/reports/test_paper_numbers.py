@@ -1,4 +1,4 @@
-"""Published numbers from later papers (paper/NUMBERS.md, docs/paper.md §D): values and source tags."""
+"""Published numbers from later papers (docs/paper.md §D.2, §D.4): values and source tags."""
 
 from __future__ import annotations
 

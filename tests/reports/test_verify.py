@@ -26,6 +26,18 @@ def test_identical_tables_reproduce_and_timings_are_ignored(tmp_path):
     assert "reproduced" in format_differences(n, diffs)
 
 
+def test_timings_as_the_tables_print_them_are_ignored(tmp_path):
+    # column names of data_summary.csv and dub_your_clip.csv: they measure the host, not the model
+    def table(k, wer=7.33):
+        return pd.DataFrame({"clip": ["a"], "feature CPU ms/clip": [211.4 * k], "model RTF (guided)": [0.23 * k],
+                             "RTF (guided)": [0.44 * k], "decoder (s)": [0.16 * k], "phonemes": [18], "WER": [wer]})
+    _write(tmp_path / "ref", "dub.csv", table(1.0))
+    _write(tmp_path / "new", "dub.csv", table(3.0))  # a host three times slower
+    assert compare_reports(tmp_path / "ref", tmp_path / "new")[1] == []
+    _write(tmp_path / "new", "dub.csv", table(3.0, wer=8.0))
+    assert [d.column for d in compare_reports(tmp_path / "ref", tmp_path / "new")[1]] == ["WER"]
+
+
 def test_a_moved_number_is_named_with_its_row_and_column(tmp_path):
     _write(tmp_path / "ref", "table4.csv", _table())
     _write(tmp_path / "new", "table4.csv", _table(wer_emo=16.0))

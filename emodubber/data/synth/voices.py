@@ -7,7 +7,7 @@ see :mod:`emodubber.data.synth.emotions`). :func:`flite_say` runs ``flite -psdur
 ARPAbet without stress (39 phones, upper case) plus ``sil`` and ``sp``.
 
 espeak-ng is not used by default: its US voices were far less intelligible to the pocketsphinx judge
-than flite (DESIGN §5, FACTS) and derived flite speakers are as distinct to resemblyzer.
+than flite (measured while choosing the corpus's voices) and derived flite speakers are as distinct to resemblyzer.
 """
 
 from __future__ import annotations
