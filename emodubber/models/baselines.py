@@ -68,8 +68,8 @@ class Ablation:
 #: key → :class:`Ablation`, in Table 4's row order (the controls last).
 ABLATIONS: dict[str, Ablation] = {a.key: a for a in (
     Ablation("lip_blind", "lip-blind TTS", "lip_blind_tts", {"lip_blind": True}),
-    Ablation("no_lcl", "EmoDubber w/o L_cl", "wo_lcl", {"use_lpa_loss": False}),
-    Ablation("no_pe", "EmoDubber w/o PE", "wo_pe", {"use_pe": False}),
+    Ablation("no_lcl", "EmoDubber w/o L_cl", "no_lcl", {"use_lpa_loss": False}),
+    Ablation("no_pe", "EmoDubber w/o PE", "no_pe", {"use_pe": False}),
     Ablation("paper_fusion", "EmoDubber, paper fusion", "emodubber_paper_fusion", {"dub_fusion": "paper"},
              table4=False),
     Ablation("paper_lcl", "EmoDubber, paper L_cl weight", "emodubber_paper_lcl",
