@@ -74,6 +74,10 @@ class AudioConfig:
     mel_mean: float = 0.0  # per-dataset normalisation of the log-mel (GRID: 0 / 1, Chem: -6.29 / 2.10)
     mel_std: float = 1.0
 
+    def normalise_mel(self, mel):
+        """(log-mel − ``mel_mean``) / ``mel_std``: the model's mel scale (numpy array or tensor, any shape)."""
+        return (mel - self.mel_mean) / self.mel_std
+
     @property
     def frames_per_second(self) -> float:
         return self.sample_rate / self.hop_length

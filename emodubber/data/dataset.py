@@ -100,7 +100,7 @@ class DubbingDataset:
     def _item(self, rec: ClipRecord, z: dict[str, np.ndarray], spk: int, stats: dict) -> dict[str, Any]:
         cfg, k = self.cfg, self.cfg.mel_per_frame
         w = f"clip {rec.clip_id}"
-        mel = (z["mel"] - cfg.audio.mel_mean) / cfg.audio.mel_std
+        mel = cfg.audio.normalise_mel(z["mel"])
         T = mel.shape[1]
         P = len(rec.phonemes)
         dur = z["durations"].astype(np.int64)

@@ -229,7 +229,7 @@ def dub(text: str, video: str | Path, reference: str | Path, checkpoint: str | P
         t = lap("roi", t)
         spk = torch.from_numpy(speaker_embeddings([ref.wav], ref.sample_rate)[0])
         # r̄ for an expert that hears emotion relative to the speaker's neutral voice (the reference recording)
-        ref_mel = reference_mel(torch.from_numpy((log_mel(ref.wav, a) - a.mel_mean) / a.mel_std))
+        ref_mel = reference_mel(torch.from_numpy(a.normalise_mel(log_mel(ref.wav, a))))
         t = lap("speaker", t)
 
         ids = torch.tensor(phonemes_to_ids(phonemes), dtype=torch.long)

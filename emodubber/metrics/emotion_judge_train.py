@@ -222,7 +222,7 @@ def vocoded_copy(vocoder: Callable, audio: AudioConfig) -> Callable[[AudioInput]
     import torch
 
     def copy(a: AudioInput) -> np.ndarray:
-        mel = (log_mel(a.wav, audio) - audio.mel_mean) / audio.mel_std
+        mel = audio.normalise_mel(log_mel(a.wav, audio))
         with torch.no_grad():
             return vocoder(torch.from_numpy(mel)[None].float())[0].numpy().astype(np.float32)
 

@@ -412,8 +412,9 @@ class EmoDubber(nn.Module):
                     tgt = torch.full((B,), emotion_index(emotion, self.cfg.n_emotions), device=dev, dtype=torch.long)
                 expert.eval()
                 ref = None if expert_ref is None else expert_ref.to(dev).float().reshape(-1, expert_ref.shape[-1])
-                guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma, mu=out["mu"],
-                                        ref=None if ref is None else ref.expand(B, -1))
+                if ref is not None and ref.shape[0] == 1:  # one reference for the whole batch
+                    ref = ref.expand(B, -1)
+                guidance = PNGMGuidance(expert, tgt, alpha, beta, gamma, mu=out["mu"], ref=ref)
             gen = torch.Generator().manual_seed(int(seed))
             res = self.decoder(out["mu"], out["mel_mask"], spk_emb, n_steps, temperature, gen, guidance,
                                return_trajectory)

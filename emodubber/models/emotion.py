@@ -250,13 +250,10 @@ def reference_mel(mel: torch.Tensor, lengths: torch.Tensor | None = None) -> tor
     """r̄: the time-mean of a (neutral) reference clip's normalised log-mel, what a ``"mu_ref"`` expert reads.
 
     shape: mel [80, T] -> [80]; or mel [B, 80, T], lengths [B] (optional) -> [B, 80]"""
-    if mel.dim() == 2:
-        return mel.float().mean(-1)
-    expect_ndim(mel, "reference mel", 3, "[B, 80, T]")
-    T = mel.shape[-1]
     if lengths is None:
         return mel.float().mean(-1)
-    m = (torch.arange(T, device=mel.device)[None] < lengths.to(mel.device)[:, None]).float()[:, None]
+    expect_ndim(mel, "reference mel with lengths", 3, "[B, 80, T]")
+    m = (torch.arange(mel.shape[-1], device=mel.device)[None] < lengths.to(mel.device)[:, None]).float()[:, None]
     return (mel.float() * m).sum(-1) / m.sum(-1).clamp_min(1)
 
 

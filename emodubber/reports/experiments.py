@@ -179,7 +179,7 @@ class Experiment:
         a = self.cfg.audio
         return {"phonemes": torch.tensor(phonemes_to_ids(rec.phonemes), dtype=torch.long), "lip": lip,
                 "spk_emb": torch.from_numpy(np.asarray(zr["spk_emb"], np.float32)),
-                "expert_ref": reference_mel(torch.from_numpy((zr["mel"] - a.mel_mean) / a.mel_std))}
+                "expert_ref": reference_mel(torch.from_numpy(a.normalise_mel(zr["mel"])))}
 
     def _batch_inputs(self, clip_ids: Sequence[str], setting: int) -> dict[str, Any]:
         return pad_batch([self.inputs(c, setting) for c in clip_ids])
@@ -326,7 +326,7 @@ class Experiment:
             for batch in progress(batches, desc=desc, disable=not self.show_progress):
                 if spec.kind == "gt_mel":
                     a = self.cfg.audio
-                    mels = [(self.features(c)["mel"] - a.mel_mean) / a.mel_std for c in batch]
+                    mels = [a.normalise_mel(self.features(c)["mel"]) for c in batch]
                 else:
                     mels = self.synthesise(system, batch, setting, emotion, alpha, beta, gamma, n_steps, seed)
                 for c, m, w in zip(batch, mels, self.vocode(mels)):
@@ -340,7 +340,7 @@ class Experiment:
         spec = system_spec(system)
         if spec.kind == "gt":
             a = self.cfg.audio
-            return (self.features(clip)["mel"] - a.mel_mean) / a.mel_std
+            return a.normalise_mel(self.features(clip)["mel"])
         wav = self.generate(system, setting, [clip], emotion, alpha, beta, **kw)[clip]
         return np.load(wav.with_suffix(".npy"))
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from emodubber.config import EMOTIONS, ProfileConfig
 from emodubber.data.dataset import DubbingDataset, speaker_list
-from emodubber.data.features import MANIFESTS, feature_path, load_index
+from emodubber.data.features import feature_path, load_index
 from emodubber.data.manifest import read_manifest
 from emodubber.models.checkpointing import write_model_file
 from emodubber.models.dubber import EmoDubber
@@ -44,7 +44,7 @@ def neutral_reference_pool(cfg: ProfileConfig, per_speaker: int = POOL_CLIPS) ->
     spk_id = {s: i for i, s in enumerate(speaker_list(cfg))}
     chosen: dict[str, list[tuple[int, str, str]]] = {}
     for corpus_rank, name in enumerate(("dubbing", "emotion")):
-        if name not in MANIFESTS or not (cfg.corpus_dir / f"{name}.jsonl").exists():
+        if not (cfg.corpus_dir / f"{name}.jsonl").exists():
             continue
         try:
             index = load_index(cfg, name)["clips"]
@@ -57,12 +57,13 @@ def neutral_reference_pool(cfg: ProfileConfig, per_speaker: int = POOL_CLIPS) ->
     a = cfg.audio
     pool = {}
     for spk, recs in chosen.items():
+        if spk not in spk_id:
+            continue
         rows = []
         for _, _, key in sorted(recs)[:per_speaker]:
             with np.load(feature_path(cfg, key)) as z:
-                rows.append(reference_mel(torch.from_numpy((z["mel"] - a.mel_mean) / a.mel_std)))
-        if spk in spk_id:
-            pool[spk_id[spk]] = torch.stack(rows)
+                rows.append(reference_mel(torch.from_numpy(a.normalise_mel(z["mel"]))))
+        pool[spk_id[spk]] = torch.stack(rows)
     return pool
 
 
@@ -140,6 +141,9 @@ def evaluate_emotion_expert(expert: nn.Module, loader: Any, t: float = 1.0, devi
         phi = ((1 - (1 - sm) * t) * z + t * mel) * mask
         kw = {"mu": prior_fn(b.to(device)) * mask} if getattr(expert, "needs_mu", False) else {}
         if getattr(expert, "needs_ref", False):
+            if ref_fn is None:
+                raise TrainInputError("this emotion expert reads the speaker's neutral reference r̄: pass ref_fn "
+                                      "(emodubber.train.expert.expert_inputs gives it)")
             kw["ref"] = ref_fn(b.to(device))
         pred = expert(phi, tt, mask, **kw).argmax(-1)
         for a, p in zip(y.tolist(), pred.tolist()):

@@ -257,8 +257,8 @@ def test_ref_expert_refuses_to_guess_its_reference():
 
 
 def test_stats_pooling_hears_the_spread_that_mean_pooling_averages_away():
-    """Two inputs with the same time-mean but a different range: mean pooling of a linear stem cannot tell them
-    apart, statistics pooling (mean and std, the judge's) can."""
+    """Statistics pooling (mean and std, the judge's) feeds the head twice the channels, and its std half tells a
+    flat input from an alternating one with the same time-mean."""
     torch.manual_seed(0)
     cfg = dict(expert_channels=16, expert_layers=1)
     flat = torch.zeros(1, 80, 16)
