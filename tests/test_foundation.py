@@ -1,5 +1,6 @@
 """The foundation: importability without tools, clear errors, environment files that agree, the CLI."""
 
+import os
 import re
 import subprocess
 import sys
@@ -78,7 +79,11 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_make_verify_runs_the_reproduction_check():
-    make = subprocess.run(["make", "-n", "verify", "PROFILE=smoke"], capture_output=True, text=True, cwd=ROOT)
+    # Under `make test` this runs as a sub-make: drop the parent's MAKEFLAGS/MAKELEVEL, which make it print
+    # "Entering/Leaving directory" lines around the recipe.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    make = subprocess.run(["make", "--no-print-directory", "-n", "verify", "PROFILE=smoke"],
+                          capture_output=True, text=True, cwd=ROOT, env=env)
     assert make.returncode == 0, make.stderr
     assert make.stdout.strip().splitlines()[-1].endswith("-m emodubber reproduce --profile smoke --check")
     assert "make verify" in (ROOT / "README.md").read_text()
