@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="fewer lengths and repeats")
     p.add_argument("--matcha-python", default=os.environ.get("MATCHA_PYTHON", DEFAULT_MATCHA))
     p.add_argument("--out", default=str(ROOT / "reports" / "benchmarks.md"))
+    p.add_argument("--work-dir", default=str(ROOT / "work" / "cpu"),
+                   help="a cpu work directory (corpus, features, TTS model) for the real-data training throughput")
     p.add_argument("--skip", nargs="*", default=[], choices=["scaling", "paper", "peer", "memory", "training", "e2e",
                                                                    "batch", "judges"])
     a = p.parse_args(argv)
@@ -120,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
                                                    else [("cpu", 3.0)])])
     if "training" not in a.skip:
         res["training"] = section("training", lambda: training.throughput("cpu", 1 if a.quick else 2, log=_log))
+        why = training.real_data_available(a.work_dir)  # the suite's own data path, right after the random batches
+        res["training_real"] = {"skipped": why} if why else {"work_dir": a.work_dir, "rows": section(
+            "training (real data)", lambda: training.real_throughput(a.work_dir, 4 if a.quick else 6, log=_log))}
     if "e2e" not in a.skip:
         why = endtoend.available()
         res["e2e"] = {"skipped": why} if why else section("e2e", lambda: endtoend.run("cpu", 3.0, a.steps, _log))

@@ -229,6 +229,7 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
             L.append(f"| {r['stage']} | {r['batch']} | {r['what']} | {r['parameters'] / 1e6:.2f} M | "
                      f"{_f(r['s_per_step'], 2)} | **{_f(r['samples_per_s'], 1)}** |")
         L.append("")
+        L += _real_training(res.get("training_real"), tr)
     # ---------------- end to end ----------------
     e2e = res.get("e2e")
     if e2e:
@@ -260,3 +261,24 @@ def write_report(res: dict[str, Any], path: Path) -> Path:
     atomic_write_text(path, "\n".join(L))
     atomic_write_json(path.with_suffix(".json"), res)
     return path
+
+
+def _real_training(real: dict | None, random_rows: list[dict]) -> list[str]:
+    """The suite's own data path beside the random batches (target: random / real ≤ 1.5 for every stage)."""
+    if not real:
+        return []
+    L = ["### The same stages on the suite's data path", ""]
+    if "skipped" in real:
+        return L + [f"Skipped: {real['skipped']}", ""]
+    rand = {r["stage"]: r["samples_per_s"] for r in random_rows}
+    L += [f"Each stage's own training function (`emodubber.train.stages`: datasets, collate, step sampler, loss, "
+          f"EMA, batch checks) for {real['rows'][0]['steps']} steps on the corpus and features of "
+          f"`{real['work_dir']}`, right after the random batches above; median seconds per step after the first. "
+          f"Target: the random-batch figure at most 1.5 × the real one.", "",
+          "| stage | batch | s / step | samples / s (real data) | samples / s (random) | random / real | ≤ 1.5 |",
+          "|---|---|---|---|---|---|---|"]
+    for r in real["rows"]:
+        ratio = rand.get(r["stage"], float("nan")) / r["samples_per_s"]
+        L.append(f"| {r['stage']} | {r['batch']} | {_f(r['s_per_step'], 2)} | **{_f(r['samples_per_s'], 1)}** | "
+                 f"{_f(rand.get(r['stage']), 1)} | {_f(ratio, 2)} | {'yes' if ratio <= 1.5 else 'no'} |")
+    return L + [""]

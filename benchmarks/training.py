@@ -103,3 +103,67 @@ def throughput(preset: str = "cpu", n_steps: int = 2, seconds: float = 3.0, log=
     record("vocoder", voc, lambda m, x: m.loss(x), wav, st.batch_size,
            f"{seg}-sample segments, {'GAN' if voc.adversarial else 'mel L1'}")
     return rows
+
+
+#: the stages timed on the real data path (their training functions in emodubber.train.stages)
+REAL_STAGES = ("tts", "dubber", "emotion_expert", "vocoder")
+
+
+def real_data_available(work_dir: str | None) -> str:
+    """Why the real-data path cannot be timed ("" when it can): it needs a built corpus and a trained TTS."""
+    from pathlib import Path
+
+    if not work_dir:
+        return "no work directory (make reproduce PROFILE=cpu, or --work-dir)"
+    w = Path(work_dir)
+    for need in (w / "corpus" / "dubbing.jsonl", w / "corpus" / "emotion.jsonl", w / "features",
+                 w / "checkpoints" / "tts" / "model.pt"):
+        if not need.exists():
+            return f"{need} is missing (run notebooks 01 and 02 of the cpu profile first)"
+    return ""
+
+
+def real_throughput(work_dir: str, n_steps: int = 6, log=print) -> list[dict[str, Any]]:
+    """Samples/s of each stage on the suite's own data path: the stage's training function (datasets, collate,
+    sampler, loss, EMA, checks) run for ``n_steps`` in a scratch work directory that links ``work_dir``'s corpus,
+    features and TTS model; seconds per step from its ``train_log.csv`` (median after the first step)."""
+    import statistics
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    from emodubber.config import load_profile
+    from emodubber.train import stages
+
+    src = Path(work_dir).resolve()
+    fns = {"tts": stages.train_tts, "dubber": stages.train_dubber, "emotion_expert": stages.train_emotion_expert,
+           "vocoder": stages.train_vocoder}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-real-") as tmp:
+        w = Path(tmp)
+        for name in ("corpus", "features"):
+            (w / name).symlink_to(src / name)
+        (w / "checkpoints" / "tts").mkdir(parents=True)
+        (w / "checkpoints" / "tts" / "model.pt").symlink_to(src / "checkpoints" / "tts" / "model.pt")
+        for stage in REAL_STAGES:
+            over = {"paths.work_dir": str(w), "paths.reports_dir": str(w / "reports")}
+            for k, v in {"steps": n_steps, "val_every": 0, "ckpt_every": 0, "log_every": 1, "val_clips": 2,
+                         "warmup_steps": 1}.items():
+                over[f"train.{stage}.{k}"] = v
+            cfg = load_profile("cpu", overrides=over, local=None)
+            st = getattr(cfg.train, stage)
+            out_dir = w / "checkpoints" / stage
+            if stage == "tts":  # keep the linked model: train the TTS in its own directory
+                cfg = load_profile("cpu", overrides={**over, "paths.work_dir": str(w / "tts_run")}, local=None)
+                for name in ("corpus", "features"):
+                    (w / "tts_run").mkdir(exist_ok=True)
+                    (w / "tts_run" / name).symlink_to(src / name)
+                out_dir = w / "tts_run" / "checkpoints" / "tts"
+            fns[stage](cfg)
+            dts = pd.read_csv(out_dir / "train_log.csv")["samples_per_s"].tolist()[1:]
+            sps = statistics.median(dts)
+            rows.append({"stage": stage, "batch": st.batch_size, "samples_per_s": sps,
+                         "s_per_step": st.batch_size / sps, "steps": n_steps})
+            log(f"  train {stage:<15} real data: {st.batch_size / sps:.2f} s/step, {sps:.1f} samples/s")
+    return rows

@@ -22,10 +22,11 @@ from emodubber.train.common import (StageOutput, begin, check_inputs, corpus_dat
                                     stage_dir)
 from emodubber.train.loop import evaluate_loss
 from emodubber.train.validate import TrainInputError
+from emodubber.utils import progress
 
 __all__ = ["train_emotion_expert", "evaluate_emotion_expert", "expert_accuracy_curve", "tts_prior_fn", "choose_t_min",
            "neutral_reference_pool", "reference_fn", "warp_mel_batch", "expert_inputs",
-           "reference_pool_of"]
+           "reference_pool_of", "PriorCache"]
 
 #: neutral clips per speaker in the reference pool of a "mu_ref" expert (r̄ at evaluation: the mean of the first 8)
 POOL_CLIPS, EVAL_REF_CLIPS = 16, 8
@@ -190,11 +191,46 @@ def tts_prior_fn(tts: nn.Module) -> Callable:
     return prior
 
 
-def expert_inputs(cfg: ProfileConfig, expert: nn.Module,
-                  pool: dict[int, torch.Tensor] | None = None) -> dict[str, Callable | None]:
+class PriorCache:
+    """``prior_fn`` with μ [80, T_i] held per clip: each clip's μ computed once, *alone* (a function of the clip
+    only, so the same whatever the batches, the host or a resume), instead of once per batch that holds it.
+
+    Called as ``prior_fn(batch) -> μ [B, 80, T]`` (zeros past each clip's length, as the batched prior gives, to
+    ~3e-6). A batch holding a clip that is not cached is computed by ``prior_fn`` as before. Caches nothing when the
+    clips' μ would pass ``max_bytes`` (a paper-scale corpus): then every batch is computed."""
+
+    def __init__(self, prior_fn: Callable, datasets: Sequence[Any], max_bytes: float = 2 ** 31,
+                 n_mels: int = 80, show_progress: bool = True):
+        self.prior_fn = prior_fn
+        self.mu: dict[str, torch.Tensor] = {}
+        sets = [d for d in datasets if d is not None]
+        n = sum(len(d) for d in sets)
+        if n * n_mels * 400 * 4 > max_bytes:  # ~4-s clips: too many to hold
+            return
+        bar = progress(total=n, desc="prior μ per clip", disable=not show_progress, leave=False)
+        for ds in sets:
+            for i in range(len(ds)):
+                item = ds[i]
+                if item["clip_id"] not in self.mu:
+                    self.mu[item["clip_id"]] = prior_fn(speech_collate([item]))[0].cpu()
+                bar.update(1)
+        bar.close()
+
+    def __call__(self, batch: Any) -> torch.Tensor:
+        if not all(c in self.mu for c in batch.clip_ids):
+            return self.prior_fn(batch)
+        out = batch.mel.new_zeros(batch.mel.shape[0], batch.mel.shape[1], batch.mel.shape[-1])
+        for i, c in enumerate(batch.clip_ids):
+            m = self.mu[c][:, : out.shape[-1]]
+            out[i, :, : m.shape[-1]] = m.to(out.device)
+        return out
+
+
+def expert_inputs(cfg: ProfileConfig, expert: nn.Module, pool: dict[int, torch.Tensor] | None = None,
+                  datasets: Sequence[Any] = (), show_progress: bool = True) -> dict[str, Callable | None]:
     """What an expert reads beside φ_t, for :func:`evaluate_emotion_expert`: ``prior_fn`` (the frozen TTS's μ, when
-    ``needs_mu``) and ``ref_fn`` (the speaker's neutral r̄ at evaluation, when ``needs_ref``; from ``pool``, by
-    default :func:`neutral_reference_pool`)."""
+    ``needs_mu``; a :class:`PriorCache` over the clips of ``datasets`` when given) and ``ref_fn`` (the speaker's
+    neutral r̄ at evaluation, when ``needs_ref``; from ``pool``, by default :func:`neutral_reference_pool`)."""
     prior_fn = ref_fn = None
     if getattr(expert, "needs_mu", False):
         tts_file = model_path(cfg, "tts")
@@ -202,6 +238,8 @@ def expert_inputs(cfg: ProfileConfig, expert: nn.Module,
             raise TrainInputError(f"emotion_expert: model.expert_condition = {expert.condition!r} needs the TTS "
                                   f"stage's {tts_file}: run `emodubber train tts` first")
         prior_fn = tts_prior_fn(EmoDubber.from_pretrained(tts_file))
+        if datasets:
+            prior_fn = PriorCache(prior_fn, datasets, n_mels=cfg.audio.n_mels, show_progress=show_progress)
     if getattr(expert, "needs_ref", False):
         ref_fn = reference_fn(neutral_reference_pool(cfg) if pool is None else pool)
     return {"prior_fn": prior_fn, "ref_fn": ref_fn}
@@ -224,7 +262,13 @@ def train_emotion_expert(cfg: ProfileConfig, resume: bool = False, datasets: tup
     pool = None
     if expert.needs_ref:
         pool = neutral_reference_pool(cfg) if datasets is None else reference_pool_of(*datasets, test_set)
-    prior_fn, ref_fn = expert_inputs(cfg, expert, pool).values()
+    if test_set is None and datasets is None:
+        try:
+            test_set = DubbingDataset(cfg, "test", "emotion")
+        except (ValueError, FileNotFoundError):
+            test_set = None
+    # μ of every clip computed once (the frozen TTS's prior is most of a step's time when computed per batch)
+    prior_fn, ref_fn = expert_inputs(cfg, expert, pool, datasets=(train_set, val_set, test_set)).values()
     train_ref_fn = None
     if expert.needs_ref:
         train_ref_fn = reference_fn(pool, cfg.model.expert_ref_clips, torch.Generator().manual_seed(cfg.seed))
@@ -267,11 +311,6 @@ def train_emotion_expert(cfg: ProfileConfig, resume: bool = False, datasets: tup
                   stage_dir(cfg, "emotion_expert"), cfg.model, val_fn=val_fn, check=check)
     result = tr.fit(resume=resume)
     metrics: dict[str, Any] = dict(result.last_val)
-    if test_set is None and datasets is None:
-        try:
-            test_set = DubbingDataset(cfg, "test", "emotion")
-        except (ValueError, FileNotFoundError):
-            test_set = None
     if test_set is not None and tr.info.is_main:
         loader = torch.utils.data.DataLoader(test_set, batch_size=32, collate_fn=speech_collate)
         model = tr.model

@@ -68,3 +68,33 @@ def test_ref_expert_stage_trains_with_warp_and_saves_what_it_reads(tmp_path):
     expert = stages.load_emotion_expert(out.model_path)
     assert expert.needs_ref and expert.pooling == "stats"
     assert expert(torch.zeros(2, 80, 40), torch.ones(2), mu=torch.zeros(2, 80, 40), ref=torch.zeros(2, 80)).shape == (2, 7)
+
+
+def test_prior_cache_gives_the_batched_prior_per_clip_and_falls_back_for_unknown_clips():
+    from emodubber.models.dubber import EmoDubber
+    from emodubber.train.common import speech_collate
+    from emodubber.train.expert import PriorCache, tts_prior_fn
+
+    from tests.models.conftest import tiny_model_cfg
+
+    torch.manual_seed(0)
+    prior = tts_prior_fn(EmoDubber(tiny_model_cfg(lip_blind=True)))
+    items = fake_items(12, video=False)
+    calls = []
+
+    def counted(batch):
+        calls.append(len(batch.clip_ids))
+        return prior(batch)
+
+    cache = PriorCache(counted, [items[:8], items[6:10]], show_progress=False)
+    assert sorted(cache.mu) == sorted(it["clip_id"] for it in items[:10]) and calls == [1] * 10  # once, alone
+    batch = speech_collate([items[i] for i in (3, 0, 9)])
+    want, got = prior(batch), cache(batch)
+    assert got.shape == want.shape == batch.mel.shape
+    assert torch.allclose(got, want, atol=1e-4)  # alone or in a padded batch: the same μ
+    for i, n in enumerate(batch.mel_lengths.tolist()):
+        assert (got[i, :, n:] == 0).all()
+    calls.clear()
+    cache(speech_collate([items[0], items[11]]))  # clip 11 is not cached: the batch is computed
+    assert calls == [2]
+    assert PriorCache(counted, [items], max_bytes=1e3, show_progress=False).mu == {}
