@@ -168,6 +168,10 @@ class ModelConfig:
     # "none" (A* is a constant: only L_cl and the zero-initialised Z path train the attention) or "straight_through":
     # A* + sim − sg(sim) expands O_p, the same values forward, the soft attention's gradient backward (a deviation)
     dub_align_grad: str = "none"
+    # the alignment the dubber's μ is expanded along in *training*: "mas" (A* from MAS on the LPA attention, as
+    # published) or "true" (the true durations snapped to the video grid, a deviation: the prior and the decoder
+    # learn on the alignment the mel was spoken with; L_cl still trains the attention, MAS still runs at inference)
+    dub_train_alignment: str = "mas"
     # ---- SIA (emodubber.models.sia) ---------------------------------------------------------
     usl_heads: int = 1  # USL self-attention heads (official: 1)
     usl_kernel: int = 9  # USL conv-FFN first kernel (official [9, 1])
@@ -364,6 +368,9 @@ class ProfileConfig:
         if self.model.dub_align_grad not in ("none", "straight_through"):
             raise ConfigError(f"model.dub_align_grad must be 'none' or 'straight_through', not "
                               f"{self.model.dub_align_grad!r}")
+        if self.model.dub_train_alignment not in ("mas", "true"):
+            raise ConfigError(f"model.dub_train_alignment must be 'mas' or 'true', not "
+                              f"{self.model.dub_train_alignment!r}")
         if self.model.expert_condition not in ("none", "mu", "mu_ref"):
             raise ConfigError(f"model.expert_condition must be 'none', 'mu' or 'mu_ref', not "
                               f"{self.model.expert_condition!r}")

@@ -48,7 +48,8 @@ from emodubber.models.lpa import LipProsodyAligner, duration_contrastive_loss
 from emodubber.models.pe import CTCHead, PronunciationEnhancer, ctc_loss
 from emodubber.models.phoneme_encoder import DurationPredictor, PhonemeEncoder, ProsodyAdaptor, resolve_n_vocab
 from emodubber.models.sia import SpeakerIdentityAdapter, prior_loss
-from emodubber.modules.alignment import fit_durations, length_regulate, path_from_durations, sequence_mask
+from emodubber.modules.alignment import (fit_durations, length_regulate, path_from_durations, sequence_mask,
+                                         snap_to_video)
 from emodubber.modules.checks import MEL_PER_FRAME, ShapeError, expect_dim, expect_ndim, expect_t_equals_4f
 
 __all__ = ["EmoDubber", "DEFAULT_LOSS_WEIGHTS", "MODES", "resolve_loss_weights", "script_to_ids"]
@@ -281,9 +282,13 @@ class EmoDubber(nn.Module):
             for i in range(y.shape[0]):
                 expect_t_equals_4f(int(batch.mel_lengths[i]), int(batch.lip_lengths[i]), "mel_lengths",
                                    clip=str(batch.clip_ids[i]) if batch.clip_ids else str(i))
+        true_video = None
+        if mode == "dubber" and self.cfg.dub_train_alignment == "true":  # μ along the spoken alignment
+            true_video = snap_to_video(batch.durations, batch.phoneme_lengths, batch.lip_lengths, MEL_PER_FRAME)
         out = self(
             batch.phonemes, batch.phoneme_lengths, batch.spk_emb, lip=batch.lip, lip_lengths=batch.lip_lengths,
             pitch=batch.pitch, energy=batch.energy, durations=batch.durations if mode == "tts" else None, mode=mode,
+            video_durations=true_video,
         )
         mu, mask = out["mu"], out["mel_mask"]
         if mode == "tts" and mu.shape[-1] < y.shape[-1]:  # mel padded beyond the longest clip (e.g. to 4F)

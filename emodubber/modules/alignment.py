@@ -18,6 +18,7 @@ from emodubber.modules.checks import ShapeError, expect_ndim
 
 __all__ = [
     "sequence_mask",
+    "snap_to_video",
     "maximum_path",
     "maximum_path_brute_force",
     "durations_from_path",
@@ -116,6 +117,15 @@ def fit_durations(d: torch.Tensor, mask: torch.Tensor, target: torch.Tensor) -> 
     cum = d.cumsum(-1) / d.sum(-1, keepdim=True).clamp_min(1e-6) * target[:, None].to(d.dtype)
     ends = cum.round().long()
     return torch.diff(ends, dim=-1, prepend=torch.zeros_like(ends[:, :1])) * mask.long()
+
+
+def snap_to_video(durations: torch.Tensor, phoneme_lengths: torch.Tensor, lip_lengths: torch.Tensor,
+                  mel_per_frame: int = 4) -> torch.Tensor:
+    """True mel-frame durations snapped to whole video frames that sum to each clip's F.
+
+    shape: durations [B, P] mel frames, phoneme_lengths [B], lip_lengths [B] -> [B, P] video frames (long)"""
+    mask = sequence_mask(phoneme_lengths, durations.shape[1]).float()
+    return fit_durations(durations.float() / mel_per_frame, mask, lip_lengths)
 
 
 def length_regulate(x: torch.Tensor, path: torch.Tensor) -> torch.Tensor:

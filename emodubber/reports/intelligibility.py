@@ -40,7 +40,7 @@ from emodubber.metrics.per import PhoneRecognizer, phone_errors, reference_phone
 from emodubber.metrics.wer import PocketsphinxASR, corpus_rate, word_errors
 from emodubber.models.dubber import EmoDubber
 from emodubber.models.vocoder import GriffinLimVocoder
-from emodubber.modules.alignment import fit_durations, sequence_mask
+from emodubber.modules.alignment import snap_to_video
 from emodubber.modules.checks import MEL_PER_FRAME
 from emodubber.utils import atomic_path, atomic_write_json, progress
 
@@ -63,8 +63,7 @@ CONDITIONS: dict[str, tuple[str, str]] = {
 
 def _snapped_true(batch: Any) -> torch.Tensor:
     """The true mel-frame durations snapped to whole video frames (sum F). shape: -> [B, P] video frames"""
-    mask = sequence_mask(batch.phoneme_lengths, batch.phonemes.shape[1]).float()
-    return fit_durations(batch.durations.float() / MEL_PER_FRAME, mask, batch.lip_lengths)
+    return snap_to_video(batch.durations, batch.phoneme_lengths, batch.lip_lengths, MEL_PER_FRAME)
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ from conftest import make_batch, tiny_model_cfg
 from emodubber.config import ConfigError, load_profile
 from emodubber.models.dubber import EmoDubber
 from emodubber.models.lip_encoder import LipEncoder
-from emodubber.modules.alignment import fit_durations, sequence_mask
+from emodubber.modules.alignment import fit_durations, sequence_mask, snap_to_video
 
 
 def _tts_and_dubber(tmp_path, fusion="residual"):
@@ -31,6 +31,38 @@ def _video_durations(b):
     """True mel-frame durations snapped to the 40-ms video grid (sum = F per clip)."""
     mask = sequence_mask(b.phoneme_lengths, b.phonemes.shape[1]).float()
     return fit_durations(b.durations.float() / 4, mask, b.lip_lengths)
+
+
+@pytest.mark.parametrize("alignment", ["mas", "true"])
+def test_training_alignment_is_mas_or_the_snapped_true_durations(alignment, monkeypatch):
+    torch.manual_seed(0)
+    dub = EmoDubber(tiny_model_cfg(dub_fusion="residual", dub_train_alignment=alignment))
+    b = make_batch(B=2, F=10)
+    seen = {}
+    forward = dub.forward
+
+    def spy(*args, **kw):
+        out = forward(*args, **kw)
+        seen.update(given=kw.get("video_durations"), used=out["durations"])
+        return out
+
+    monkeypatch.setattr(dub, "forward", spy)
+    loss = dub.compute_loss(b, mode="dubber")["loss"]
+    assert torch.isfinite(loss)
+    vd = snap_to_video(b.durations, b.phoneme_lengths, b.lip_lengths)
+    assert torch.equal(vd, _video_durations(b)) and torch.equal(vd.sum(-1), b.lip_lengths)
+    if alignment == "true":
+        assert torch.equal(seen["given"], vd) and torch.equal(seen["used"], vd)
+    else:
+        assert seen["given"] is None  # MAS on the attention (a random model: not the true durations)
+    with torch.no_grad():  # inference: MAS whatever the training alignment
+        out = dub(b.phonemes, b.phoneme_lengths, b.spk_emb, lip=b.lip, lip_lengths=b.lip_lengths)
+    assert torch.equal(out["durations"].sum(-1), b.lip_lengths)
+
+
+def test_unknown_training_alignment_is_refused_naming_the_key():
+    with pytest.raises(ConfigError, match="model.dub_train_alignment"):
+        load_profile("smoke", overrides={"model.dub_train_alignment": "gt"}, local=None)
 
 
 def test_untrained_residual_dubber_reproduces_the_tts_prior(tmp_path):
