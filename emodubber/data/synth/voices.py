@@ -6,8 +6,23 @@ see :mod:`emodubber.data.synth.emotions`). :func:`flite_say` runs ``flite -psdur
 16 kHz waveform with the ground-truth phone alignment mapped onto the project's phone set:
 ARPAbet without stress (39 phones, upper case) plus ``sil`` and ``sp``.
 
-espeak-ng is not used by default: its US voices were far less intelligible to the pocketsphinx judge
-than flite (measured while choosing the corpus's voices) and derived flite speakers are as distinct to resemblyzer.
+espeak-ng is not used: its US voices were far less intelligible to the pocketsphinx judge than flite
+(measured while choosing the corpus's voices, and again for the wide set: docs/voices.md), it has no phone
+alignment the builder could use, and derived flite speakers are as distinct to resemblyzer.
+
+Two voice sets. ``DEFAULT_VOICES`` / ``DEFAULT_HELDOUT`` (10 speakers, 1 held out) are what a profile gets
+when ``corpus.voices`` is empty; the smoke and cpu corpora use them. ``WIDE_VOICES`` / ``WIDE_HELDOUT``
+(35 speakers, 4 held out, 31 in training) add 25 flite-derived speakers spread over vocal-tract length
+(0.88–1.18) and pitch level (80–235 Hz) for each flite voice, so that a speaker embedding learned from the
+training voices covers the held-out ones (docs/paper.md §4.1, Setting 3); each held-out voice lies between
+training voices of its flite voice. A profile selects them by listing the names::
+
+    corpus:
+      voices: [slt, awb, ..., kal-w6]        # emodubber.data.synth.voices.WIDE_VOICES
+      heldout_voices: [slt-w3, awb-w2, rms-w3, kal-w3]   # WIDE_HELDOUT
+
+``emodubber.metrics.voice_check`` measures their guarantees (grammar WER, resemblyzer spread, every
+emotion recipe synthesises); its last run is docs/voices.md.
 """
 
 from __future__ import annotations
@@ -21,8 +36,8 @@ import numpy as np
 
 from emodubber.tools import require_binary
 
-__all__ = ["Voice", "VOICES", "DEFAULT_VOICES", "DEFAULT_HELDOUT", "ARPABET", "PHONE_SET", "SynthError",
-           "get_voice", "flite_say", "map_flite_phone", "SAMPLE_RATE"]
+__all__ = ["Voice", "VOICES", "DEFAULT_VOICES", "DEFAULT_HELDOUT", "WIDE_VOICES", "WIDE_HELDOUT", "ARPABET", "PHONE_SET", "SynthError",
+           "get_voice", "flite_say", "espeak_say", "map_flite_phone", "SAMPLE_RATE"]
 
 SAMPLE_RATE = 16000
 
@@ -81,9 +96,43 @@ VOICES: dict[str, Voice] = {v.name: v for v in (
     Voice("kal-hi", "kal16", 195.0, 25.0, 0.98, vtl=1.12, derived=True),
     Voice("rms-lo", "rms", 88.0, 11.5, 1.03, vtl=0.94, derived=True, flite_f0=False),
 )}
-DEFAULT_VOICES: tuple[str, ...] = tuple(VOICES)
+#: The default corpus's speakers (the first ten above, in this order: the smoke and cpu corpora depend on it).
+DEFAULT_VOICES: tuple[str, ...] = ("slt", "awb", "rms", "kal", "slt-lo", "slt-hi", "rms-hi", "awb-lo", "kal-hi",
+                                   "rms-lo")
 #: Kept out of training (all its clips go to the test split) for zero-shot checks.
 DEFAULT_HELDOUT: tuple[str, ...] = ("rms-hi",)
+
+
+def _wide(name: str, base: str, f0_mean: float, rate: float, vtl: float) -> Voice:
+    """A derived speaker of the wide set: pitch range 0.129 × level (as the speakers above), F0 by WORLD for rms."""
+    return Voice(name, base, f0_mean, round(0.129 * f0_mean, 1), rate, vtl=vtl, derived=True,
+                 flite_f0=base != "rms")
+
+
+#: The wide set's added speakers: (vtl, F0 level) spread around each flite voice, crossing the usual
+#: "short tract ↔ high pitch" pairing (e.g. slt-w5: longer tract, higher pitch) for more distinct timbres.
+#: Rates stay within 0.97–1.03 like the speakers above (rate is an emotion cue).
+for _v in (
+    _wide("slt-w1", "slt", 130.0, 1.02, 0.88), _wide("slt-w2", "slt", 155.0, 1.00, 0.96),
+    _wide("slt-w3", "slt", 190.0, 0.99, 1.03), _wide("slt-w4", "slt", 235.0, 0.98, 1.10),
+    _wide("slt-w5", "slt", 200.0, 1.01, 0.96), _wide("slt-w6", "slt", 160.0, 1.02, 1.08),
+    _wide("slt-w7", "slt", 175.0, 0.98, 0.90),
+    _wide("awb-w1", "awb", 85.0, 1.03, 0.88), _wide("awb-w2", "awb", 105.0, 1.01, 0.97),
+    _wide("awb-w3", "awb", 130.0, 0.99, 1.05), _wide("awb-w4", "awb", 150.0, 0.98, 1.12),
+    _wide("awb-w5", "awb", 100.0, 1.02, 1.04), _wide("awb-w6", "awb", 125.0, 0.98, 0.92),
+    _wide("rms-w1", "rms", 80.0, 1.02, 0.88), _wide("rms-w2", "rms", 96.0, 1.00, 0.97),
+    _wide("rms-w3", "rms", 125.0, 0.99, 1.05), _wide("rms-w4", "rms", 180.0, 0.98, 1.18),
+    _wide("rms-w5", "rms", 110.0, 1.02, 1.08), _wide("rms-w6", "rms", 120.0, 0.99, 0.92),
+    _wide("kal-w1", "kal16", 95.0, 1.03, 0.90), _wide("kal-w2", "kal16", 125.0, 1.00, 0.96),
+    _wide("kal-w3", "kal16", 150.0, 0.99, 1.05), _wide("kal-w4", "kal16", 215.0, 0.97, 1.18),
+    _wide("kal-w5", "kal16", 120.0, 1.02, 1.08), _wide("kal-w6", "kal16", 165.0, 0.98, 0.94),
+):
+    VOICES[_v.name] = _v
+del _v
+#: The wide set: every speaker above (35); 31 train, the 4 held out lie inside their flite voice's
+#: (vtl, F0) range — measured against the training voices' resemblyzer spread in docs/voices.md.
+WIDE_VOICES: tuple[str, ...] = tuple(VOICES)
+WIDE_HELDOUT: tuple[str, ...] = ("slt-w3", "awb-w2", "rms-w3", "kal-w3")
 
 
 def get_voice(name: str) -> Voice:
@@ -173,3 +222,32 @@ def flite_say(voice: Voice | str, text: str, f0_mean: float | None = None, f0_st
     if spans[-1][1] < dur:
         spans[-1][1] = round(dur, 5)
     return wav.astype(np.float32), phones, spans
+
+
+def espeak_say(variant: str, text: str, words_per_minute: int = 150) -> np.ndarray:
+    """Synthesise ``text`` with espeak-ng voice ``variant`` (e.g. ``"en-us+f2"``): float32 wav at 16 kHz, peak 0.5.
+
+    No phone alignment (espeak-ng gives none without MBROLA): used only to measure espeak-ng's intelligibility
+    against the corpus's flite voices (:mod:`emodubber.metrics.voice_check`).
+    """
+    import librosa
+    import soundfile as sf
+
+    espeak = require_binary("espeak-ng")
+    fd, tmp = tempfile.mkstemp(suffix=".wav")
+    os.close(fd)
+    try:
+        proc = subprocess.run([espeak, "-v", variant, "-s", str(words_per_minute), "-w", tmp, text],
+                              capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0 or os.path.getsize(tmp) <= 44:
+            raise SynthError(f"espeak-ng ({variant}) failed on {text!r}: {proc.stderr.strip()[:200]}")
+        wav, sr = sf.read(tmp, dtype="float32")
+    finally:
+        os.unlink(tmp)
+    if wav.ndim > 1:
+        wav = wav.mean(axis=1)
+    wav = librosa.resample(wav, orig_sr=sr, target_sr=SAMPLE_RATE) if sr != SAMPLE_RATE else wav
+    peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+    if peak == 0.0:
+        raise SynthError(f"espeak-ng ({variant}) returned silence for {text!r}")
+    return (0.5 * wav / peak).astype(np.float32)
