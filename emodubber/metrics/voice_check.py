@@ -6,8 +6,8 @@ voice through the builder's path (:func:`emodubber.data.synth.emotions.speak`) a
 - intelligibility: grammar WER of the pocketsphinx judge (:mod:`.wer`) on the neutral clips and on one clip of
   every other emotion;
 - the emotion recipes: how many of them synthesised without :class:`SynthError` (and gave non-silent audio);
-- speaker embeddings (resemblyzer, :mod:`.secs`; SECS = cosine × 100 of per-voice centroids): each voice's own
-  consistency (mean SECS between its clips) and its nearest other voice.
+- speaker embeddings (resemblyzer, :mod:`.secs`; SECS = cosine × 100 averaged over clip pairs that say
+  different sentences): each voice's own consistency (SECS between its clips) and its nearest other voice.
 
 :func:`speaker_spread` then places each held-out voice among the training voices: the SECS to its nearest
 training voice against the typical (median) nearest-neighbour SECS among training voices. A held-out voice whose
@@ -35,7 +35,7 @@ import numpy as np
 
 from emodubber.config import EMOTIONS
 from emodubber.data.synth.voices import (DEFAULT_HELDOUT, DEFAULT_VOICES, WIDE_HELDOUT, WIDE_VOICES, SynthError,
-                                         espeak_say, get_voice)
+                                         Voice, espeak_say, get_voice)
 from emodubber.text.grid import random_sentence
 
 __all__ = ["check_voices", "speaker_spread", "espeak_wer", "voices_markdown", "main", "VOICE_SETS",
@@ -51,32 +51,40 @@ ESPEAK_SENTENCES, ESPEAK_SEED = 8, 7
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
-    return x / max(float(np.linalg.norm(x)), 1e-12)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def _secs(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SECS (cosine × 100) over clip pairs (a_i, b_j) with i ≠ j: clip i of every voice says sentence i,
+    so a voice's own SECS and its SECS to another voice both compare different sentences."""
+    c = 100 * _unit(a) @ _unit(b).T
+    off = ~np.eye(*c.shape, dtype=bool)
+    return float(c[off].mean())
 
 
 def speaker_spread(embeddings: dict[str, np.ndarray], heldout: Sequence[str]) -> dict:
-    """Held-out voices against the training voices' spread.
+    """Held-out voices against the training voices' spread, on clip-level SECS (:func:`_secs`).
 
-    embeddings: voice → (n_clips, D) clip embeddings (n_clips ≥ 1); heldout: names among its keys (the rest
-    train, at least two). Returns ``train_nn`` (voice → (nearest training voice, SECS)), ``typical_nn`` (median
-    of those SECS), ``min_nn``, ``self`` (voice → mean SECS between its own clips, NaN for one clip) and
-    ``heldout`` (voice → dict: nearest, secs_nearest, within, margin = self − secs_nearest).
+    embeddings: voice → (n_clips ≥ 2, D) clip embeddings, row i the same sentence for every voice; heldout: names
+    among its keys (the rest train, at least two). Returns ``self`` (voice → SECS between its own clips),
+    ``train_nn`` (training voice → (nearest other training voice, SECS)), ``typical_nn`` (median of those SECS),
+    ``min_nn`` and ``heldout`` (voice → nearest training voice, secs_nearest, within = secs_nearest ≥ typical_nn,
+    margin = self − secs_nearest).
     """
     missing = [h for h in heldout if h not in embeddings]
     if missing:
         raise ValueError(f"held-out voice(s) {missing} have no embeddings")
+    short = [v for v, e in embeddings.items() if len(e) < 2]
+    if short:
+        raise ValueError(f"voice(s) {short} have fewer than 2 clip embeddings")
     train = [v for v in embeddings if v not in heldout]
     if len(train) < 2:
         raise ValueError(f"need at least 2 training voices for a spread, got {train}")
-    cent = {v: _unit(np.asarray(e, np.float64).reshape(len(e), -1).mean(0)) for v, e in embeddings.items()}
-    own = {}
-    for v, e in embeddings.items():
-        u = np.stack([_unit(np.asarray(x, np.float64)) for x in e])
-        own[v] = float(100 * (u @ u.T)[np.triu_indices(len(u), 1)].mean()) if len(u) > 1 else math.nan
+    emb = {v: np.asarray(e, np.float64).reshape(len(e), -1) for v, e in embeddings.items()}
+    own = {v: _secs(e, e) for v, e in emb.items()}
 
     def nearest(v: str) -> tuple[str, float]:
-        best = max((u for u in train if u != v), key=lambda u: float(cent[v] @ cent[u]))
-        return best, float(100 * cent[v] @ cent[best])
+        return max(((u, _secs(emb[v], emb[u])) for u in train if u != v), key=lambda us: us[1])
 
     train_nn = {v: nearest(v) for v in train}
     sims = np.array([s for _, s in train_nn.values()])
@@ -88,14 +96,15 @@ def speaker_spread(embeddings: dict[str, np.ndarray], heldout: Sequence[str]) ->
     return {"train_nn": train_nn, "typical_nn": typical, "min_nn": float(sims.min()), "self": own, "heldout": held}
 
 
-def check_voices(voices: Sequence[str], heldout: Sequence[str], n_sentences: int = 3,
+def check_voices(voices: Sequence[str | Voice], heldout: Sequence[str], n_sentences: int = 3,
                  emotions: Sequence[str] = EMOTIONS, seed: int = 0, asr=None, judge=None,
                  progress: Callable[[str], None] | None = None) -> dict:
     """Synthesise, judge and embed every voice; ``{"rows": [per-voice dict], "spread": speaker_spread(...)}``.
 
     The same ``n_sentences`` GRID sentences for every voice (``random.Random(seed)``); emotion ``k`` of
-    ``emotions`` (neutral excluded) says sentence ``k mod n_sentences`` at intensity 1. ``asr``/``judge``
-    default to the suite's grammar pocketsphinx and resemblyzer judges.
+    ``emotions`` (neutral excluded) says sentence ``k mod n_sentences`` at intensity 1. ``voices`` are names or
+    :class:`Voice` specs (candidates not yet in the registry); ``asr``/``judge`` default to the suite's grammar
+    pocketsphinx and resemblyzer judges.
     """
     from emodubber.data.synth.emotions import speak
     from emodubber.metrics.secs import SpeakerJudge
@@ -103,19 +112,18 @@ def check_voices(voices: Sequence[str], heldout: Sequence[str], n_sentences: int
 
     if n_sentences < 2:
         raise ValueError(f"n_sentences must be at least 2 (a voice's own SECS needs two clips), got {n_sentences}")
-    bad = [v for v in heldout if v not in voices]
+    specs = [v if isinstance(v, Voice) else get_voice(v) for v in voices]  # unknown names fail before synthesis
+    bad = [v for v in heldout if v not in [s.name for s in specs]]
     if bad:
         raise ValueError(f"held-out voice(s) {bad} not among the voices")
-    for v in voices:
-        get_voice(v)  # unknown names fail before any synthesis
     asr = asr or PocketsphinxASR("grammar")
     judge = judge or SpeakerJudge()
     rng = random.Random(seed)
     sentences = [random_sentence(rng) for _ in range(n_sentences)]
     others = [e for e in emotions if e != "neutral"]
     rows, embeddings = [], {}
-    for vi, name in enumerate(voices):
-        v = get_voice(name)
+    for vi, v in enumerate(specs):
+        name = v.name
         err = {"neutral": [0, 0], "emotional": [0, 0]}
         embs, failed = [], []
         jobs = [("neutral", s) for s in sentences] + [(e, sentences[k % n_sentences]) for k, e in enumerate(others)]
@@ -138,7 +146,7 @@ def check_voices(voices: Sequence[str], heldout: Sequence[str], n_sentences: int
                     failed.append(f"embedding: {reason}")
                 else:
                     embs.append(e)
-        if len(embs) >= 1:
+        if len(embs) >= 2:
             embeddings[name] = np.stack(embs)
         n_emo_ok = len(others) + 1 - len({f.split(":")[0] for f in failed if not f.startswith("embedding")})
         rows.append({"voice": name, "base": v.base, "f0_mean": v.f0_mean, "vtl": v.vtl, "rate": v.rate,
@@ -148,7 +156,7 @@ def check_voices(voices: Sequence[str], heldout: Sequence[str], n_sentences: int
                      "words": err["neutral"][1] + err["emotional"][1],
                      "emotions_ok": n_emo_ok, "emotions_total": len(others) + 1, "failures": failed})
         if progress:
-            progress(f"{vi + 1}/{len(voices)} {name}: WER {rows[-1]['wer_neutral']:.3f} / "
+            progress(f"{vi + 1}/{len(specs)} {name}: WER {rows[-1]['wer_neutral']:.3f} / "
                      f"{rows[-1]['wer_emotional']:.3f}, emotions {n_emo_ok}/{len(others) + 1}")
     spread = speaker_spread(embeddings, [h for h in heldout if h in embeddings])
     return {"rows": rows, "spread": spread, "sentences": sentences, "emotions": list(emotions), "seed": seed}
@@ -223,9 +231,10 @@ def voices_markdown(result: dict, command: str, espeak: dict[str, float] | None 
     lines += [
         "",
         f"Training voices ({len(train)}): nearest-neighbour SECS median {sp['typical_nn']:.1f}, minimum "
-        f"{sp['min_nn']:.1f}. A held-out voice lies within their spread when its nearest-training SECS is at least "
-        "the median; margin = its own SECS − nearest-training SECS (> 0: its clips resemble each other more than "
-        "the nearest training voice, so a zero-shot output can be told from that voice).",
+        f"{sp['min_nn']:.1f}. SECS here is the mean over clip pairs saying different sentences (the same for a voice's "
+        "own SECS). A held-out voice lies within their spread when its nearest-training SECS is at least the median; "
+        "margin = its own SECS − nearest-training SECS (> 0: its clips resemble each other more than the nearest "
+        "training voice, so a zero-shot output can be told from that voice).",
         "",
         "| held-out voice | nearest training voice | SECS to it | within spread | own SECS | margin |",
         "|---|---|---|---|---|---|",
