@@ -12,7 +12,7 @@ voice through the builder's path (:func:`emodubber.data.synth.emotions.speak`) a
 :func:`speaker_spread` then places each held-out voice among the training voices: the SECS to its nearest
 training voice against the typical (median) nearest-neighbour SECS among training voices. A held-out voice whose
 nearest-training SECS is at least that typical value lies *within* the training voices' spread; its own
-consistency minus its nearest-training SECS is the margin by which a zero-shot output (docs/paper.md §4.1,
+consistency minus its nearest-training SECS is the margin by which a zero-shot output (docs/paper.md §C.2,
 Setting 3) can be told apart from the nearest training voice.
 
 Command line (the run recorded in docs/voices.md)::

@@ -78,6 +78,15 @@ def test_a_profile_selects_the_wide_set(tmp_path):
     assert corpus_voices(_cfg(tmp_path)) == (list(DEFAULT_VOICES), list(DEFAULT_HELDOUT))
 
 
+def test_the_example_snippet_selects_the_wide_set_in_its_own_work_dir():
+    from emodubber.config import repo_root
+
+    cfg = load_profile("cpu", local=repo_root() / "nbconfig" / "wide_voices.example.yaml")
+    assert corpus_voices(cfg) == (list(WIDE_VOICES), list(WIDE_HELDOUT))
+    assert cfg.work_dir.name == "cpu-wide-voices"
+    assert load_profile("cpu", local=None).corpus.voices == []  # the cpu profile itself keeps the default ten
+
+
 @needs_tools
 @pytest.mark.slow
 def test_two_wide_voices_build_through_the_corpus_builder(tmp_path):

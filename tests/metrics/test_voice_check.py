@@ -41,6 +41,8 @@ def test_spread_refuses_bad_input():
         speaker_spread(emb, ["c"])
     with pytest.raises(ValueError, match="at least 2 training voices"):
         speaker_spread(emb, ["a"])
+    with pytest.raises(ValueError, match=r"\['c'\] have fewer than 2 clip embeddings"):
+        speaker_spread({**emb, "c": _clips(45, n=1)}, [])
 
 
 def test_check_voices_refuses_bad_input_before_synthesis():

@@ -14,7 +14,7 @@ Two voice sets. ``DEFAULT_VOICES`` / ``DEFAULT_HELDOUT`` (10 speakers, 1 held ou
 when ``corpus.voices`` is empty; the smoke and cpu corpora use them. ``WIDE_VOICES`` / ``WIDE_HELDOUT``
 (35 speakers, 4 held out, 31 in training) add 25 flite-derived speakers spread over vocal-tract length
 (0.88–1.18) and pitch level (82–235 Hz) for each flite voice, so that a speaker embedding learned from the
-training voices covers the held-out ones (docs/paper.md §4.1, Setting 3); each held-out voice lies between
+training voices covers the held-out ones (docs/paper.md §C.2, Setting 3); each held-out voice lies between
 training voices of its flite voice. A profile selects them by listing the names::
 
     corpus:
