@@ -170,28 +170,20 @@ def _parse_psdur(out: str) -> list[tuple[str, float]]:
     return items
 
 
-def flite_say(voice: Voice | str, text: str, f0_mean: float | None = None, f0_std: float | None = None,
-              rate: float | None = None) -> tuple[np.ndarray, list[str], list[list[float]]]:
-    """Synthesise ``text`` with flite: (float32 wav at 16 kHz, phones, contiguous spans [s, e] in s).
+#: Placeholder for the output wav's path in a synthesiser's argument list (:func:`_run_synth`).
+_OUT = object()
 
-    ``f0_mean``/``f0_std``/``rate`` override the voice's own prosody (emotion recipes use them).
-    Leading/trailing pauses become ``sil``; inner pauses ``sp`` (short) or ``sil``. The spans
-    cover the whole waveform exactly (the last one ends at ``len(wav) / 16000``).
-    """
+
+def _run_synth(args: list, who: str, text: str) -> tuple[np.ndarray, str]:
+    """Run a synthesiser that writes a wav file at ``args``' ``_OUT`` item: (mono float32 wav at 16 kHz, stdout)."""
     import soundfile as sf
 
-    v = get_voice(voice) if isinstance(voice, str) else voice
-    flite = require_binary("flite")
-    args = [flite, "-voice", v.base, "-psdur",
-            "--setf", f"int_f0_target_mean={f0_mean if f0_mean is not None else v.f0_mean:.3f}",
-            "--setf", f"int_f0_target_stddev={f0_std if f0_std is not None else v.f0_std:.3f}",
-            "--setf", f"duration_stretch={rate if rate is not None else v.rate:.4f}"]
     fd, tmp = tempfile.mkstemp(suffix=".wav")
     os.close(fd)
     try:
-        proc = subprocess.run(args + ["-t", text, "-o", tmp], capture_output=True, text=True, timeout=60)
-        if proc.returncode != 0:
-            raise SynthError(f"flite ({v.base}) failed on {text!r}: {proc.stderr.strip()[:200]}")
+        proc = subprocess.run([tmp if a is _OUT else a for a in args], capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0 or os.path.getsize(tmp) == 0:
+            raise SynthError(f"{who} failed on {text!r}: {proc.stderr.strip()[:200]}")
         wav, sr = sf.read(tmp, dtype="float32")
     finally:
         os.unlink(tmp)
@@ -201,7 +193,25 @@ def flite_say(voice: Voice | str, text: str, f0_mean: float | None = None, f0_st
         import librosa
 
         wav = librosa.resample(wav, orig_sr=sr, target_sr=SAMPLE_RATE).astype(np.float32)
-    items = _parse_psdur(proc.stdout)
+    return wav, proc.stdout
+
+
+def flite_say(voice: Voice | str, text: str, f0_mean: float | None = None, f0_std: float | None = None,
+              rate: float | None = None) -> tuple[np.ndarray, list[str], list[list[float]]]:
+    """Synthesise ``text`` with flite: (float32 wav at 16 kHz, phones, contiguous spans [s, e] in s).
+
+    ``f0_mean``/``f0_std``/``rate`` override the voice's own prosody (emotion recipes use them).
+    Leading/trailing pauses become ``sil``; inner pauses ``sp`` (short) or ``sil``. The spans
+    cover the whole waveform exactly (the last one ends at ``len(wav) / 16000``).
+    """
+    v = get_voice(voice) if isinstance(voice, str) else voice
+    flite = require_binary("flite")
+    args = [flite, "-voice", v.base, "-psdur",
+            "--setf", f"int_f0_target_mean={f0_mean if f0_mean is not None else v.f0_mean:.3f}",
+            "--setf", f"int_f0_target_stddev={f0_std if f0_std is not None else v.f0_std:.3f}",
+            "--setf", f"duration_stretch={rate if rate is not None else v.rate:.4f}"]
+    wav, stdout = _run_synth(args + ["-t", text, "-o", _OUT], f"flite ({v.base})", text)
+    items = _parse_psdur(stdout)
     if not items or wav.size == 0:
         raise SynthError(f"flite ({v.base}) returned no phones/audio for {text!r}")
     dur = wav.size / SAMPLE_RATE
@@ -232,23 +242,9 @@ def espeak_say(variant: str, text: str, words_per_minute: int = 150) -> np.ndarr
     No phone alignment (espeak-ng gives none without MBROLA): used only to measure espeak-ng's intelligibility
     against the corpus's flite voices (:mod:`emodubber.metrics.voice_check`).
     """
-    import librosa
-    import soundfile as sf
-
     espeak = require_binary("espeak-ng")
-    fd, tmp = tempfile.mkstemp(suffix=".wav")
-    os.close(fd)
-    try:
-        proc = subprocess.run([espeak, "-v", variant, "-s", str(words_per_minute), "-w", tmp, text],
-                              capture_output=True, text=True, timeout=60)
-        if proc.returncode != 0 or os.path.getsize(tmp) <= 44:
-            raise SynthError(f"espeak-ng ({variant}) failed on {text!r}: {proc.stderr.strip()[:200]}")
-        wav, sr = sf.read(tmp, dtype="float32")
-    finally:
-        os.unlink(tmp)
-    if wav.ndim > 1:
-        wav = wav.mean(axis=1)
-    wav = librosa.resample(wav, orig_sr=sr, target_sr=SAMPLE_RATE) if sr != SAMPLE_RATE else wav
+    args = [espeak, "-v", variant, "-s", str(words_per_minute), "-w", _OUT, text]
+    wav, _ = _run_synth(args, f"espeak-ng ({variant})", text)
     peak = float(np.max(np.abs(wav))) if wav.size else 0.0
     if peak == 0.0:
         raise SynthError(f"espeak-ng ({variant}) returned silence for {text!r}")
