@@ -68,8 +68,9 @@ def speaker_spread(embeddings: dict[str, np.ndarray], heldout: Sequence[str]) ->
     embeddings: voice → (n_clips ≥ 2, D) clip embeddings, row i the same sentence for every voice; heldout: names
     among its keys (the rest train, at least two). Returns ``self`` (voice → SECS between its own clips),
     ``train_nn`` (training voice → (nearest other training voice, SECS)), ``typical_nn`` (median of those SECS),
-    ``min_nn`` and ``heldout`` (voice → nearest training voice, secs_nearest, within = secs_nearest ≥ typical_nn,
-    margin = self − secs_nearest).
+    ``min_nn``, ``typical_gap`` (median over training voices of self − nearest SECS: the training grid's spacing
+    in units of each voice's own consistency) and ``heldout`` (voice → nearest training voice, secs_nearest,
+    within = secs_nearest ≥ typical_nn, margin = self − secs_nearest, within_relative = margin ≤ typical_gap).
     """
     missing = [h for h in heldout if h not in embeddings]
     if missing:
@@ -89,17 +90,21 @@ def speaker_spread(embeddings: dict[str, np.ndarray], heldout: Sequence[str]) ->
     train_nn = {v: nearest(v) for v in train}
     sims = np.array([s for _, s in train_nn.values()])
     typical = float(np.median(sims))
+    gap = float(np.median([own[v] - s for v, (_, s) in train_nn.items()]))
     held = {}
     for h in heldout:
         near, s = nearest(h)
-        held[h] = {"nearest": near, "secs_nearest": s, "within": s >= typical, "margin": own[h] - s}
-    return {"train_nn": train_nn, "typical_nn": typical, "min_nn": float(sims.min()), "self": own, "heldout": held}
+        held[h] = {"nearest": near, "secs_nearest": s, "within": s >= typical, "margin": own[h] - s,
+                   "within_relative": own[h] - s <= gap}
+    return {"train_nn": train_nn, "typical_nn": typical, "min_nn": float(sims.min()), "typical_gap": gap,
+            "self": own, "heldout": held}
 
 
 def check_voices(voices: Sequence[str | Voice], heldout: Sequence[str], n_sentences: int = 3,
                  emotions: Sequence[str] = EMOTIONS, seed: int = 0, asr=None, judge=None,
                  progress: Callable[[str], None] | None = None) -> dict:
-    """Synthesise, judge and embed every voice; ``{"rows": [per-voice dict], "spread": speaker_spread(...)}``.
+    """Synthesise, judge and embed every voice: ``rows`` (per-voice dicts), ``spread`` (:func:`speaker_spread`),
+    ``embeddings`` (voice → (n_sentences, 256) neutral clip embeddings), ``sentences``, ``emotions``, ``seed``.
 
     The same ``n_sentences`` GRID sentences for every voice (``random.Random(seed)``); emotion ``k`` of
     ``emotions`` (neutral excluded) says sentence ``k mod n_sentences`` at intensity 1. ``voices`` are names or
@@ -159,7 +164,8 @@ def check_voices(voices: Sequence[str | Voice], heldout: Sequence[str], n_senten
             progress(f"{vi + 1}/{len(specs)} {name}: WER {rows[-1]['wer_neutral']:.3f} / "
                      f"{rows[-1]['wer_emotional']:.3f}, emotions {n_emo_ok}/{len(others) + 1}")
     spread = speaker_spread(embeddings, [h for h in heldout if h in embeddings])
-    return {"rows": rows, "spread": spread, "sentences": sentences, "emotions": list(emotions), "seed": seed}
+    return {"rows": rows, "spread": spread, "sentences": sentences, "emotions": list(emotions), "seed": seed,
+            "embeddings": embeddings}
 
 
 def espeak_wer(variants: Sequence[str] = ESPEAK_VARIANTS, n_sentences: int = ESPEAK_SENTENCES,
@@ -231,17 +237,21 @@ def voices_markdown(result: dict, command: str, espeak: dict[str, float] | None 
     lines += [
         "",
         f"Training voices ({len(train)}): nearest-neighbour SECS median {sp['typical_nn']:.1f}, minimum "
-        f"{sp['min_nn']:.1f}. SECS here is the mean over clip pairs saying different sentences (the same for a voice's "
-        "own SECS). A held-out voice lies within their spread when its nearest-training SECS is at least the median; "
-        "margin = its own SECS − nearest-training SECS (> 0: its clips resemble each other more than the nearest "
-        "training voice, so a zero-shot output can be told from that voice).",
+        f"{sp['min_nn']:.1f}; own SECS − nearest-neighbour SECS median {sp['typical_gap']:.1f} (the gap). SECS here is "
+        "the mean over clip pairs saying different sentences (the same for a voice's own SECS). A held-out voice lies "
+        "within the training voices' spread when its nearest-training SECS is at least their median nearest-neighbour "
+        "SECS; *within, relative* when its margin (own SECS − nearest-training SECS) is at most the training voices' "
+        "gap — the same test in units of the voice's own consistency, which differs by flite voice. Margin > 0: its "
+        "clips resemble each other more than the nearest training voice, so a zero-shot output (Setting 3) can be "
+        "told from that voice.",
         "",
-        "| held-out voice | nearest training voice | SECS to it | within spread | own SECS | margin |",
-        "|---|---|---|---|---|---|",
+        "| held-out voice | nearest training voice | SECS to it | within spread | own SECS | margin | "
+        "within, relative |",
+        "|---|---|---|---|---|---|---|",
     ]
     for h, d in sp["heldout"].items():
         lines.append(f"| {h} | {d['nearest']} | {d['secs_nearest']:.1f} | {'yes' if d['within'] else 'no'} | "
-                     f"{sp['self'][h]:.1f} | {d['margin']:+.1f} |")
+                     f"{sp['self'][h]:.1f} | {d['margin']:+.1f} | {'yes' if d['within_relative'] else 'no'} |")
     fails = [f"{r['voice']}: {f}" for r in rows for f in r["failures"]]
     if fails:
         lines += ["", "Failures:", ""] + [f"- {f}" for f in fails]
@@ -260,14 +270,18 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap.add_argument("--sentences", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-espeak", action="store_true", help="skip the espeak-ng comparison")
+    ap.add_argument("--emotions", nargs="+", default=list(EMOTIONS), help="neutral plus the recipes to run")
     ap.add_argument("--out", help="write the markdown here (default: print it)")
+    ap.add_argument("--embeddings", help="save the neutral clip embeddings here (.npz, one array per voice)")
     a = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     voices, heldout = VOICE_SETS[a.set]
     t0 = time.time()
-    res = check_voices(voices, heldout, a.sentences, seed=a.seed, progress=lambda m: print(m, flush=True))
+    res = check_voices(voices, heldout, a.sentences, a.emotions, seed=a.seed, progress=lambda m: print(m, flush=True))
+    if a.embeddings:
+        np.savez(a.embeddings, **res["embeddings"])
     esp = None if a.no_espeak else espeak_wer()
     cmd = "OMP_NUM_THREADS=1 python -m emodubber.metrics.voice_check " + " ".join(argv if argv is not None else
                                                                                   __import__("sys").argv[1:])
