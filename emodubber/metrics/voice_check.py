@@ -252,6 +252,11 @@ def voices_markdown(result: dict, command: str, espeak: dict[str, float] | None 
     for h, d in sp["heldout"].items():
         lines.append(f"| {h} | {d['nearest']} | {d['secs_nearest']:.1f} | {'yes' if d['within'] else 'no'} | "
                      f"{sp['self'][h]:.1f} | {d['margin']:+.1f} | {'yes' if d['within_relative'] else 'no'} |")
+    hd = sp["heldout"].values()
+    if hd:
+        lines += ["", f"Held-out voices within the spread: {sum(d['within'] for d in hd)}/{len(hd)}; within, relative: "
+                  f"{sum(d['within_relative'] for d in hd)}/{len(hd)}; margins {min(d['margin'] for d in hd):+.1f} to "
+                  f"{max(d['margin'] for d in hd):+.1f} SECS."]
     fails = [f"{r['voice']}: {f}" for r in rows for f in r["failures"]]
     if fails:
         lines += ["", "Failures:", ""] + [f"- {f}" for f in fails]

@@ -30,6 +30,9 @@ def test_spread_places_an_inside_voice_within_and_an_outside_one_not():
     assert sp["heldout"]["in"]["nearest"] in ("t40", "t60") and sp["heldout"]["in"]["within"]
     assert sp["heldout"]["out"]["nearest"] == "t100" and not sp["heldout"]["out"]["within"]
     assert sp["heldout"]["out"]["secs_nearest"] < sp["min_nn"]
+    # the training grid's spacing in units of own consistency: ~ own (≈ 100) − cos 20°
+    assert sp["typical_gap"] == pytest.approx(100 - 100 * math.cos(math.radians(20)), abs=2.0)
+    assert sp["heldout"]["in"]["within_relative"] and not sp["heldout"]["out"]["within_relative"]
     d = sp["heldout"]["in"]
     assert d["margin"] == pytest.approx(sp["self"]["in"] - d["secs_nearest"])
     assert 95 < sp["self"]["in"] <= 100  # its own clips nearly agree
@@ -81,3 +84,4 @@ def test_check_voices_runs_every_recipe_through_speak_and_scores_it():
     assert "not a model result" in md and "`cmd`" in md
     assert md.count("\n| rms-w4 |") == 2  # per-voice row + held-out row
     assert "| rms-w4 | rms | 180 | 1.18 | 0.98 | held out | 100.0 | 100.0 | 3/3 |" in md
+    assert set(res["embeddings"]) == {"slt", "awb", "rms-w4"} and res["embeddings"]["slt"].shape == (2, 2)
