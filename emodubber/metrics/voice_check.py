@@ -34,8 +34,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from emodubber.config import EMOTIONS
+from emodubber.data.synth.emotions import speak
 from emodubber.data.synth.voices import (DEFAULT_HELDOUT, DEFAULT_VOICES, WIDE_HELDOUT, WIDE_VOICES, SynthError,
                                          Voice, espeak_say, get_voice)
+from emodubber.metrics.secs import SpeakerJudge
+from emodubber.metrics.wer import PocketsphinxASR, word_errors
 from emodubber.text.grid import random_sentence
 
 __all__ = ["check_voices", "speaker_spread", "espeak_wer", "voices_markdown", "main", "VOICE_SETS",
@@ -111,16 +114,15 @@ def check_voices(voices: Sequence[str | Voice], heldout: Sequence[str], n_senten
     :class:`Voice` specs (candidates not yet in the registry); ``asr``/``judge`` default to the suite's grammar
     pocketsphinx and resemblyzer judges.
     """
-    from emodubber.data.synth.emotions import speak
-    from emodubber.metrics.secs import SpeakerJudge
-    from emodubber.metrics.wer import PocketsphinxASR, word_errors
-
     if n_sentences < 2:
         raise ValueError(f"n_sentences must be at least 2 (a voice's own SECS needs two clips), got {n_sentences}")
     specs = [v if isinstance(v, Voice) else get_voice(v) for v in voices]  # unknown names fail before synthesis
     bad = [v for v in heldout if v not in [s.name for s in specs]]
     if bad:
         raise ValueError(f"held-out voice(s) {bad} not among the voices")
+    unknown = [e for e in emotions if e not in EMOTIONS]
+    if unknown:
+        raise ValueError(f"unknown emotion(s) {unknown}; known: {', '.join(EMOTIONS)}")
     asr = asr or PocketsphinxASR("grammar")
     judge = judge or SpeakerJudge()
     rng = random.Random(seed)
@@ -151,8 +153,10 @@ def check_voices(voices: Sequence[str | Voice], heldout: Sequence[str], n_senten
                     failed.append(f"embedding: {reason}")
                 else:
                     embs.append(e)
-        if len(embs) >= 2:
+        if len(embs) == n_sentences:  # row i = sentence i for every voice (speaker_spread pairs i ≠ j)
             embeddings[name] = np.stack(embs)
+        else:
+            failed.append(f"embedding: {len(embs)}/{n_sentences} neutral clips, left out of the spread")
         n_emo_ok = len(others) + 1 - len({f.split(":")[0] for f in failed if not f.startswith("embedding")})
         rows.append({"voice": name, "base": v.base, "f0_mean": v.f0_mean, "vtl": v.vtl, "rate": v.rate,
                      "role": "held out" if name in heldout else "train",
@@ -171,8 +175,6 @@ def check_voices(voices: Sequence[str | Voice], heldout: Sequence[str], n_senten
 def espeak_wer(variants: Sequence[str] = ESPEAK_VARIANTS, n_sentences: int = ESPEAK_SENTENCES,
                seed: int = ESPEAK_SEED, asr=None) -> dict[str, float]:
     """Grammar WER of espeak-ng voice variants on ``n_sentences`` GRID sentences (variant → WER, NaN on failure)."""
-    from emodubber.metrics.wer import PocketsphinxASR, word_errors
-
     asr = asr or PocketsphinxASR("grammar")
     out = {}
     for var in variants:
@@ -236,7 +238,7 @@ def voices_markdown(result: dict, command: str, espeak: dict[str, float] | None 
                      + (f"{near[0]} ({near[1]:.1f})" if near else "–") + " |")
     lines += [
         "",
-        f"Training voices ({len(train)}): nearest-neighbour SECS median {sp['typical_nn']:.1f}, minimum "
+        f"Training voices ({len(train)}): nearest-neighbour SECS median {sp['typical_nn']:.2f}, minimum "
         f"{sp['min_nn']:.1f}; own SECS − nearest-neighbour SECS median {sp['typical_gap']:.1f} (the gap). SECS here is "
         "the mean over clip pairs saying different sentences (the same for a voice's own SECS). A held-out voice lies "
         "within the training voices' spread when its nearest-training SECS is at least their median nearest-neighbour "
@@ -250,7 +252,7 @@ def voices_markdown(result: dict, command: str, espeak: dict[str, float] | None 
         "|---|---|---|---|---|---|---|",
     ]
     for h, d in sp["heldout"].items():
-        lines.append(f"| {h} | {d['nearest']} | {d['secs_nearest']:.1f} | {'yes' if d['within'] else 'no'} | "
+        lines.append(f"| {h} | {d['nearest']} | {d['secs_nearest']:.2f} | {'yes' if d['within'] else 'no'} | "
                      f"{sp['self'][h]:.1f} | {d['margin']:+.1f} | {'yes' if d['within_relative'] else 'no'} |")
     hd = sp["heldout"].values()
     if hd:

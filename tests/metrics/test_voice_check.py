@@ -53,6 +53,8 @@ def test_check_voices_refuses_bad_input_before_synthesis():
         check_voices(["slt", "nobody"], [], asr=object(), judge=object())
     with pytest.raises(ValueError, match="not among the voices"):
         check_voices(["slt", "awb"], ["rms"], asr=object(), judge=object())
+    with pytest.raises(ValueError, match=r"unknown emotion\(s\) \['bored'\]"):
+        check_voices(["slt", "awb"], [], emotions=("neutral", "bored"), asr=object(), judge=object())
     with pytest.raises(ValueError, match="n_sentences"):
         check_voices(["slt", "awb"], [], n_sentences=1, asr=object(), judge=object())
 
@@ -85,3 +87,23 @@ def test_check_voices_runs_every_recipe_through_speak_and_scores_it():
     assert md.count("\n| rms-w4 |") == 2  # per-voice row + held-out row
     assert "| rms-w4 | rms | 180 | 1.18 | 0.98 | held out | 100.0 | 100.0 | 3/3 |" in md
     assert set(res["embeddings"]) == {"slt", "awb", "rms-w4"} and res["embeddings"]["slt"].shape == (2, 2)
+
+
+class _FlakyJudge(_PitchJudge):
+    """Fails on its ``fail_at``-th call (1-based), like a clip with no speech after VAD trimming."""
+
+    def __init__(self, fail_at: int):
+        self.calls, self.fail_at = 0, fail_at
+
+    def embed(self, wav):
+        self.calls += 1
+        return (None, "no speech after VAD trimming") if self.calls == self.fail_at else super().embed(wav)
+
+
+@needs_tools
+def test_a_voice_missing_a_clip_embedding_is_left_out_of_the_spread():
+    res = check_voices(["slt", "awb", "kal"], [], n_sentences=2, emotions=("neutral",), asr=_DeafASR(),
+                       judge=_FlakyJudge(fail_at=6))
+    assert set(res["embeddings"]) == {"slt", "awb"} and set(res["spread"]["train_nn"]) == {"slt", "awb"}
+    kal = res["rows"][2]
+    assert kal["emotions_ok"] == 1 and any("left out of the spread" in f for f in kal["failures"])
