@@ -15,10 +15,11 @@ when ``corpus.voices`` is empty; the smoke and cpu corpora use them. ``WIDE_VOIC
 (39 speakers, 4 held out, 35 in training) add 29 flite-derived speakers spread over vocal-tract length
 (0.88–1.18) and pitch level (82–235 Hz) for each flite voice, so that a speaker embedding learned from the
 training voices covers the held-out ones (docs/paper.md §C.2, Setting 3); each held-out voice lies between
-training voices of its flite voice. A profile selects them by listing the names::
+training voices of its flite voice. A profile selects them by listing the names (all of them:
+nbconfig/wide_voices.example.yaml, which also gives the corpus a work dir of its own)::
 
     corpus:
-      voices: [slt, awb, ..., kal-w6]        # emodubber.data.synth.voices.WIDE_VOICES
+      voices: [slt, awb, ..., kal-w8]        # emodubber.data.synth.voices.WIDE_VOICES
       heldout_voices: [slt-w3, awb-w2, rms-w3, kal-w3]   # WIDE_HELDOUT
 
 ``emodubber.metrics.voice_check`` measures their guarantees (grammar WER, resemblyzer spread, every
