@@ -21,6 +21,8 @@ module                        judge
                               metrics ``"whisper"`` and ``"dnsmos"`` (docs/paper.md §C.3)
 ``validation``                the judges' own validation and its report
 ``audio_io``                  defined results for bad audio (silent, empty, clipped, wrong rate)
+``voice_check``               the synthetic corpus's voices measured with these judges (grammar WER, every
+                              emotion recipe, held-out voices among the training voices): docs/voices.md
 ``cli``                       ``emodubber evaluate``, ``emodubber judges train`` / ``validate``
 ============================  ==================================================================
 
