@@ -239,8 +239,8 @@ def voices_markdown(result: dict, command: str, espeak: dict[str, float] | None 
     lines += [
         "",
         f"Training voices ({len(train)}): nearest-neighbour SECS median {sp['typical_nn']:.2f}, minimum "
-        f"{sp['min_nn']:.1f}; own SECS − nearest-neighbour SECS median {sp['typical_gap']:.1f} (the gap). SECS here is "
-        "the mean over clip pairs saying different sentences (the same for a voice's own SECS). A held-out voice lies "
+        f"{sp['min_nn']:.1f}; own SECS − nearest-neighbour SECS median {sp['typical_gap']:.1f} (the gap). "
+        "SECS here is the mean over clip pairs saying different sentences (the same for a voice's own SECS). A held-out voice lies "
         "within the training voices' spread when its nearest-training SECS is at least their median nearest-neighbour "
         "SECS; *within, relative* when its margin (own SECS − nearest-training SECS) is at most the training voices' "
         "gap — the same test in units of the voice's own consistency, which differs by flite voice. Margin > 0: its "

@@ -37,8 +37,8 @@ import numpy as np
 
 from emodubber.tools import require_binary
 
-__all__ = ["Voice", "VOICES", "DEFAULT_VOICES", "DEFAULT_HELDOUT", "WIDE_VOICES", "WIDE_HELDOUT", "ARPABET", "PHONE_SET", "SynthError",
-           "get_voice", "flite_say", "espeak_say", "map_flite_phone", "SAMPLE_RATE"]
+__all__ = ["Voice", "VOICES", "DEFAULT_VOICES", "DEFAULT_HELDOUT", "WIDE_VOICES", "WIDE_HELDOUT", "ARPABET",
+           "PHONE_SET", "SynthError", "get_voice", "flite_say", "espeak_say", "map_flite_phone", "SAMPLE_RATE"]
 
 SAMPLE_RATE = 16000
 
