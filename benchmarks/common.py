@@ -46,3 +46,14 @@ def random_clip(seconds: float, roi_size: int, seed: int = 0, n_vocab: int = 42)
     lip = torch.rand(F, 1, roi_size, roi_size, generator=g)
     spk = torch.nn.functional.normalize(torch.randn(256, generator=g), dim=0)
     return ph, lip, spk
+
+
+def guidance_kwargs(expert, n_mels: int = 80, seed: int = 0) -> dict:
+    """``synthesise_timed`` keywords of a guided run: the instruction, and a random neutral reference r̄ [80] when
+    the expert reads one (``model.expert_condition: mu_ref``; its cost does not depend on the values)."""
+    import torch
+
+    kw = dict(emotion="angry", alpha=3.0, beta=0.75)
+    if getattr(expert, "needs_ref", False):
+        kw["expert_ref"] = torch.randn(n_mels, generator=torch.Generator().manual_seed(seed))
+    return kw

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import median_time, profile, random_clip
+from benchmarks.common import guidance_kwargs, median_time, profile, random_clip
 
 STAGES = ("lip_encoder", "encoders", "decoder", "guidance", "vocoder")
 
@@ -40,7 +40,7 @@ def time_dub(model, expert, vocoder, roi_size: int, seconds: float, guided: bool
     from emodubber.dub.engine import synthesise_timed, vocode
 
     ph, lip, spk = random_clip(seconds, roi_size)
-    kw = dict(emotion="angry", alpha=3.0, beta=0.75) if guided else {}
+    kw = guidance_kwargs(expert) if guided else {}
     runs: list[dict[str, float]] = []
 
     def once():
@@ -102,7 +102,9 @@ def decoder_only(preset: str, seconds: float = 3.0, steps: int = 10, guided: boo
     mu = torch.randn(1, 80, T, generator=g)
     mask = torch.ones(1, 1, T)
     spk = torch.nn.functional.normalize(torch.randn(1, 256, generator=g), dim=-1)
-    guid = PNGMGuidance(expert, torch.tensor([4]), 3.0, 0.75) if guided else None
+    ref = guidance_kwargs(expert).get("expert_ref")
+    guid = PNGMGuidance(expert, torch.tensor([4]), 3.0, 0.75, mu=mu if getattr(expert, "needs_mu", False) else None,
+                        ref=None if ref is None else ref[None]) if guided else None
 
     def run():
         model.decoder(mu, mask, spk, steps, 0.667, torch.Generator().manual_seed(1), guid)

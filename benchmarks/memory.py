@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     import torch
 
     import emodubber  # noqa: F401
-    from benchmarks.common import random_clip
+    from benchmarks.common import guidance_kwargs, random_clip
     from benchmarks.inference import build
     from emodubber.dub.engine import synthesise_timed, vocode
 
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     rss_before = _status("VmRSS")
     reset = _reset_peak()
     tracemalloc.start()
-    kw = dict(emotion="angry", alpha=3.0, beta=0.75) if a.guided else {}
+    kw = guidance_kwargs(expert) if a.guided else {}
     res, _ = synthesise_timed(model, ph, lip, spk, expert if a.guided else None, n_steps=a.steps, **kw)
     vocode(voc, res["mel"])
     _, py_peak = tracemalloc.get_traced_memory()
