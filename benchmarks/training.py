@@ -94,8 +94,14 @@ def throughput(preset: str = "cpu", n_steps: int = 2, seconds: float = 3.0, log=
     st = tr.emotion_expert
     ex = EmotionExpert(cfg.model, n_mels=cfg.audio.n_mels)
     b = random_batch(st.batch_size, seconds, roi, lip=False)
-    record("emotion_expert", ex, lambda m, x: dict(zip(("loss", "acc"), m.loss(x.mel, x.mel_lengths, x.emotion_ids))),
-           b, st.batch_size, f"{seconds:g}-s mels")
+    # what the expert reads beside φ_t (model.expert_condition), given here as random tensors: the suite's data path
+    # computes μ once per clip (train.expert.PriorCache), so a step costs the expert alone
+    g = torch.Generator().manual_seed(1)
+    mu = torch.randn(b.mel.shape, generator=g) if ex.needs_mu else None
+    ref = torch.randn(b.mel.shape[:2], generator=g) if ex.needs_ref else None
+    record("emotion_expert", ex,
+           lambda m, x: dict(zip(("loss", "acc"), m.loss(x.mel, x.mel_lengths, x.emotion_ids, mu=mu, ref=ref))),
+           b, st.batch_size, f"{seconds:g}-s mels" + (f", reading {ex.condition}" if ex.condition != "none" else ""))
     st = tr.vocoder
     voc = HiFiGAN(cfg, adversarial=tr.vocoder_adversarial)
     seg = (tr.vocoder_segment // cfg.audio.hop_length) * cfg.audio.hop_length

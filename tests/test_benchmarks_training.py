@@ -33,3 +33,12 @@ def test_real_data_path_names_what_is_missing(tmp_path):
     (tmp_path / "checkpoints" / "tts").mkdir(parents=True)
     (tmp_path / "checkpoints" / "tts" / "model.pt").write_bytes(b"")
     assert real_data_available(str(tmp_path)) == ""
+
+
+def test_random_batch_throughput_runs_every_stage_of_the_cpu_preset():
+    from benchmarks.training import throughput
+
+    rows = throughput("cpu", n_steps=1, seconds=0.5, log=lambda m: None)
+    assert [r["stage"] for r in rows] == ["tts", "dubber", "emotion_expert", "vocoder"]
+    assert all(r["samples_per_s"] > 0 for r in rows)
+    assert "reading mu_ref" in rows[2]["what"]
