@@ -148,8 +148,10 @@ def real_throughput(work_dir: str, n_steps: int = 6, log=print) -> list[dict[str
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-real-") as tmp:
         w = Path(tmp)
-        for name in ("corpus", "features"):
-            (w / name).symlink_to(src / name)
+        for root in (w, w / "tts_run"):  # the TTS trains in its own work dir, so the linked TTS model stays
+            root.mkdir(exist_ok=True)
+            for name in ("corpus", "features"):
+                (root / name).symlink_to(src / name)
         (w / "checkpoints" / "tts").mkdir(parents=True)
         (w / "checkpoints" / "tts" / "model.pt").symlink_to(src / "checkpoints" / "tts" / "model.pt")
         for stage in REAL_STAGES:
@@ -157,17 +159,12 @@ def real_throughput(work_dir: str, n_steps: int = 6, log=print) -> list[dict[str
             for k, v in {"steps": n_steps, "val_every": 0, "ckpt_every": 0, "log_every": 1, "val_clips": 2,
                          "warmup_steps": 1}.items():
                 over[f"train.{stage}.{k}"] = v
+            if stage == "tts":
+                over["paths.work_dir"] = str(w / "tts_run")
             cfg = load_profile("cpu", overrides=over, local=None)
             st = getattr(cfg.train, stage)
-            out_dir = w / "checkpoints" / stage
-            if stage == "tts":  # keep the linked model: train the TTS in its own directory
-                cfg = load_profile("cpu", overrides={**over, "paths.work_dir": str(w / "tts_run")}, local=None)
-                for name in ("corpus", "features"):
-                    (w / "tts_run").mkdir(exist_ok=True)
-                    (w / "tts_run" / name).symlink_to(src / name)
-                out_dir = w / "tts_run" / "checkpoints" / "tts"
             fns[stage](cfg)
-            dts = pd.read_csv(out_dir / "train_log.csv")["samples_per_s"].tolist()[1:]
+            dts = pd.read_csv(cfg.checkpoint_dir(stage) / "train_log.csv")["samples_per_s"].tolist()[1:]
             sps = statistics.median(dts)
             rows.append({"stage": stage, "batch": st.batch_size, "samples_per_s": sps,
                          "s_per_step": st.batch_size / sps, "steps": n_steps})
